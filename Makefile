@@ -1,0 +1,23 @@
+# pgpool_stats: build with PGXS against the PostgreSQL that pg_config names.
+MODULE_big = pgpool_stats
+OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+
+EXTENSION = pgpool_stats
+DATA = $(wildcard sql/pgpool_stats--*.sql)
+PGFILEDESC = "pgpool_stats - connection pool statistics per application"
+
+# A warning is a failure.  -Wextra's unused-parameter check is off: the
+# server's own headers and the callback signatures it imposes trip it.
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
+
+# pg_regress starts its own scratch server with the library preloaded:
+# --temp-config alone would do nothing, --temp-instance makes it start one.
+REGRESS = connections info
+REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/test/regress.conf
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,315 @@
+/*-------------------------------------------------------------------------
+ *
+ * conn_hooks.c
+ *		Exact connection churn: the authentication hook, the moment a session
+ *		is established, and the exit callback that counts its end.
+ *
+ * A session's life, as seen from here:
+ *
+ *	 ClientAuthentication_hook	STATUS_ERROR counts an authentication
+ *								failure; STATUS_OK makes the session
+ *								pending; STATUS_EOF (the client hung up, as
+ *								psql does before prompting for a password)
+ *								is not counted.
+ *	 first transaction commit	InitPostgres commits its start-up transaction
+ *								only once every check passed (database
+ *								exists, connection limits, CONNECT right):
+ *								the session is established and counts as a
+ *								connection, and its setup time is recorded.
+ *	 before_shmem_exit callback an established session counts a disconnect
+ *								and its lifetime; a pending one, a login
+ *								failure.
+ *
+ * Every function here runs in the life of every connection: none may throw,
+ * block on anything but our own LWLock, or do more than a hash look-up.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_database.h"
+#include "libpq/auth.h"
+#include "libpq/libpq-be.h"
+#include "miscadmin.h"
+#include "replication/walsender.h"
+#include "storage/ipc.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/inet.h"
+#include "utils/relcache.h"
+#include "utils/timestamp.h"
+
+#include "pgpool_stats.h"
+
+typedef enum pgpsSessionState
+{
+	SESSION_UNTRACKED = 0,		/* not ours to count, or already counted */
+	SESSION_PENDING,			/* authenticated, start-up not finished */
+	SESSION_ESTABLISHED			/* counted as a connection */
+} pgpsSessionState;
+
+/* This backend's own session */
+static pgpsSessionState session_state = SESSION_UNTRACKED;
+static pgpsKey session_key;
+
+static ClientAuthentication_hook_type prev_ClientAuthentication = NULL;
+
+static void pgps_ClientAuthentication(Port *port, int status);
+static void pgps_xact_callback(XactEvent event, void *arg);
+static void pgps_session_exit(int code, Datum arg);
+
+void
+pgps_install_conn_hooks(void)
+{
+	prev_ClientAuthentication = ClientAuthentication_hook;
+	ClientAuthentication_hook = pgps_ClientAuthentication;
+}
+
+/*
+ * Copy an application_name into a key: printable ASCII is kept, every other
+ * character (a control character, a whole multibyte UTF-8 sequence, or a
+ * stray byte) becomes one '?', and the result is cut at NAMEDATALEN - 1
+ * bytes, which is always a character boundary since the result is ASCII.
+ * PostgreSQL already cleans the startup packet's name to ASCII; this keeps
+ * the key safe to show whatever the version or database encoding.
+ */
+static void
+copy_appname(char *dst, const char *src)
+{
+	int			n = 0;
+
+	if (src == NULL)
+		return;
+	while (*src != '\0' && n < NAMEDATALEN - 1)
+	{
+		unsigned char c = (unsigned char) *src++;
+
+		if (c >= 0x20 && c <= 0x7e)
+		{
+			dst[n++] = (char) c;
+			continue;
+		}
+		dst[n++] = '?';
+		/* skip the continuation bytes of a multibyte lead byte */
+		if (c >= 0xc0)
+		{
+			int			more = (c >= 0xf0) ? 3 : (c >= 0xe0) ? 2 : 1;
+
+			while (more-- > 0 && ((unsigned char) *src & 0xc0) == 0x80)
+				src++;
+		}
+	}
+	dst[n] = '\0';
+}
+
+/* The client's IP address without the port; none for Unix sockets */
+static void
+copy_client_addr(pgpsAddr *dst, const Port *port)
+{
+	const struct sockaddr_storage *ss = &port->raddr.addr;
+
+	if (!pgps_track_client_addr)
+		return;
+	if (ss->ss_family == AF_INET)
+	{
+		dst->family = PGSQL_AF_INET;
+		memcpy(dst->bytes, &((const struct sockaddr_in *) ss)->sin_addr, 4);
+	}
+	else if (ss->ss_family == AF_INET6)
+	{
+		dst->family = PGSQL_AF_INET6;
+		memcpy(dst->bytes, &((const struct sockaddr_in6 *) ss)->sin6_addr, 16);
+	}
+}
+
+/*
+ * Oid of a database by name, InvalidOid if there is none.  Only for failed
+ * authentications (an established session has MyDatabaseId).  Reads the
+ * shared catalog the way InitPostgres does a moment later, with an index
+ * only once the shared relcache is complete.
+ */
+static Oid
+lookup_database_oid(const char *name)
+{
+	Relation	rel;
+	ScanKeyData scankey;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			dbid = InvalidOid;
+
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	ScanKeyInit(&scankey, Anum_pg_database_datname,
+				BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum(name));
+	scan = systable_beginscan(rel, DatabaseNameIndexId,
+							  criticalSharedRelcachesBuilt, NULL, 1, &scankey);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		dbid = ((Form_pg_database) GETSTRUCT(tuple))->oid;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return dbid;
+}
+
+/*
+ * The key of a connecting client, but for the database, which the caller
+ * fills in.  The role is looked up in the syscache that authentication has
+ * just filled.
+ */
+static void
+build_key(pgpsKey *key, const Port *port)
+{
+	memset(key, 0, sizeof(pgpsKey));
+	if (IsTransactionState() && port->user_name != NULL)
+		key->userid = get_role_oid(port->user_name, true);
+	copy_appname(key->appname, port->application_name);
+	copy_client_addr(&key->addr, port);
+}
+
+/*
+ * Count a failed login under a key: an authentication failure, or a login
+ * that failed after authentication.  Never throws.
+ */
+static void
+count_failure(const pgpsKey *key, bool authentication)
+{
+	pgpsEntry  *entry = pgps_entry_get(key, true);
+
+	if (entry == NULL)
+	{
+		pgps_count_dropped();
+		return;
+	}
+	SpinLockAcquire(&entry->mutex);
+	if (authentication)
+		entry->churn.auth_failures++;
+	else
+		entry->churn.login_failures++;
+	entry->last_seen = GetCurrentTimestamp();
+	SpinLockRelease(&entry->mutex);
+	LWLockRelease(pgps_state->lock);
+}
+
+/*
+ * ClientAuthentication_hook: runs once in every client backend, inside
+ * InitPostgres's start-up transaction, after the authentication exchange.
+ */
+static void
+pgps_ClientAuthentication(Port *port, int status)
+{
+	if (prev_ClientAuthentication)
+		prev_ClientAuthentication(port, status);
+
+	/* replication connections are not application sessions */
+	if (pgps_state == NULL || am_walsender)
+		return;
+
+	if (status == STATUS_OK)
+	{
+		build_key(&session_key, port);
+		session_state = SESSION_PENDING;
+		before_shmem_exit(pgps_session_exit, (Datum) 0);
+		RegisterXactCallback(pgps_xact_callback, NULL);
+	}
+	else if (status == STATUS_ERROR)
+	{
+		pgpsKey		key;
+
+		build_key(&key, port);
+		if (IsTransactionState() && port->database_name != NULL)
+			key.dbid = lookup_database_oid(port->database_name);
+		count_failure(&key, true);
+	}
+}
+
+/*
+ * The first commit after authentication ends InitPostgres: the session is
+ * established.  Later commits cost one comparison: the callback stays
+ * registered, as the list of callbacks must not change while it is walked.
+ */
+static void
+pgps_xact_callback(XactEvent event, void *arg)
+{
+	TimestampTz now;
+	pgpsEntry  *entry;
+
+	if (session_state != SESSION_PENDING || event != XACT_EVENT_COMMIT)
+		return;
+
+	session_state = SESSION_UNTRACKED;
+	session_key.dbid = MyDatabaseId;
+	entry = pgps_entry_get(&session_key, true);
+	if (entry == NULL)
+	{
+		pgps_count_dropped();
+		return;
+	}
+
+	now = GetCurrentTimestamp();
+	SpinLockAcquire(&entry->mutex);
+	entry->churn.connections++;
+	entry->churn.open_connections++;
+	entry->churn.setup_total_us += Max(now - MyStartTimestamp, 0);
+	entry->churn.last_connect = now;
+	entry->last_seen = now;
+	SpinLockRelease(&entry->mutex);
+	LWLockRelease(pgps_state->lock);
+
+	session_state = SESSION_ESTABLISHED;
+}
+
+/*
+ * before_shmem_exit callback: the end of an established session, or the
+ * failure of a pending one.  Runs on every exit path but a crash; must not
+ * throw.
+ */
+static void
+pgps_session_exit(int code, Datum arg)
+{
+	pgpsSessionState state = session_state;
+	TimestampTz now;
+	uint64		lifetime_us;
+	pgpsEntry  *entry;
+
+	session_state = SESSION_UNTRACKED;
+	if (pgps_state == NULL || state == SESSION_UNTRACKED)
+		return;
+
+	if (state == SESSION_PENDING)
+	{
+		/* the database, if InitPostgres got as far as finding it */
+		session_key.dbid = MyDatabaseId;
+		count_failure(&session_key, false);
+		return;
+	}
+
+	/* an open connection keeps its entry: it cannot have gone */
+	entry = pgps_entry_get(&session_key, false);
+	if (entry == NULL)
+	{
+		pgps_count_dropped();
+		return;
+	}
+
+	now = GetCurrentTimestamp();
+	lifetime_us = (uint64) Max(now - MyStartTimestamp, 0);
+	SpinLockAcquire(&entry->mutex);
+	entry->churn.disconnections++;
+	if (entry->churn.open_connections > 0)
+		entry->churn.open_connections--;
+	entry->churn.session_total_us += lifetime_us;
+	entry->churn.session_max_us = Max(entry->churn.session_max_us, lifetime_us);
+	entry->churn.session_hist[pgps_hist_bucket(lifetime_us)]++;
+	if (lifetime_us < (uint64) pgps_short_session_ms * 1000)
+		entry->churn.short_sessions++;
+	entry->last_seen = now;
+	SpinLockRelease(&entry->mutex);
+	LWLockRelease(pgps_state->lock);
+}

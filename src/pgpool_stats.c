@@ -1,0 +1,112 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgpool_stats.c
+ *		Module entry point: settings, and the hooks that pgpool_stats
+ *		installs when it is preloaded.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/guc.h"
+
+#include "pgpool_stats.h"
+
+PG_MODULE_MAGIC;
+
+/* Settings; see the README's table */
+int			pgps_max_entries = 1000;
+bool		pgps_track_client_addr = true;
+int			pgps_short_session_ms = 1000;
+
+#ifdef PGPS_HAVE_SHMEM_REQUEST_HOOK
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+void		_PG_init(void);
+
+#ifdef PGPS_HAVE_SHMEM_REQUEST_HOOK
+static void
+pgps_shmem_request_hook(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	pgps_shmem_request();
+}
+#endif
+
+static void
+pgps_shmem_startup_hook(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	pgps_shmem_startup();
+}
+
+static void
+define_settings(void)
+{
+	DefineCustomIntVariable("pgpool_stats.max_entries",
+							"Number of distinct (database, role, application_name, client address) keys tracked.",
+							"When all are in use, the least recently seen key without open connections is evicted.",
+							&pgps_max_entries,
+							1000,
+							10,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgpool_stats.track_client_addr",
+							 "Keeps clients at different addresses apart.",
+							 "When off, the client address of every key is NULL.",
+							 &pgps_track_client_addr,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgpool_stats.short_session_ms",
+							"Sessions that end sooner than this count as short.",
+							NULL,
+							&pgps_short_session_ms,
+							1000,
+							1,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pgpool_stats");
+}
+
+/*
+ * Module load.  Only a preload installs anything: loaded later (by a call
+ * to one of its SQL functions) the library does nothing, and the SQL
+ * functions say it must be preloaded.
+ */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	define_settings();
+
+#ifdef PGPS_HAVE_SHMEM_REQUEST_HOOK
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = pgps_shmem_request_hook;
+#else
+	pgps_shmem_request();
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = pgps_shmem_startup_hook;
+
+	pgps_install_conn_hooks();
+}

@@ -1,0 +1,278 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *		Shared memory of pgpool_stats: its request and start-up, the key hash,
+ *		eviction, and reset.
+ *
+ * Note about locking:
+ *
+ * - pgps_state->lock (an LWLock of the "pgpool_stats" tranche) protects the
+ *	 layout of the hash: look-ups hold it shared, insertion, eviction and
+ *	 reset hold it exclusive.
+ * - Each entry's spinlock protects its counters.  A writer holds the LWLock
+ *	 (either mode) and then the spinlock; a reader copies the counters out
+ *	 under the spinlock and builds tuples after releasing every lock.
+ * - While the LWLock is held exclusive no one can be updating any entry, so
+ *	 eviction and reset read and write counters without the spinlocks.
+ * - pgps_state->mutex protects the global counters of the shared state.
+ * - Nothing in this file throws while holding a lock, and nothing here is
+ *	 slow but the eviction scan, which runs only when the table is full.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/hsearch.h"
+#include "utils/timestamp.h"
+
+#include "pgpool_stats.h"
+
+pgpsSharedState *pgps_state = NULL;
+static HTAB *pgps_hash = NULL;
+
+static void evict_one(void);
+
+/* Shared memory needed at the current settings: what pgpool_stats_info shows */
+Size
+pgps_shmem_size(void)
+{
+	Size		size;
+
+	size = MAXALIGN(sizeof(pgpsSharedState));
+	size = add_size(size, hash_estimate_size(pgps_max_entries,
+											 sizeof(pgpsEntry)));
+	return size;
+}
+
+/* Ask for the shared memory and the lock; called at preload time only */
+void
+pgps_shmem_request(void)
+{
+	RequestAddinShmemSpace(pgps_shmem_size());
+	RequestNamedLWLockTranche("pgpool_stats", 1);
+}
+
+/*
+ * Create or attach to the shared state and hash.  Runs in the postmaster at
+ * start and after every crash reinitialisation, which starts empty.
+ */
+void
+pgps_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	pgps_state = NULL;
+	pgps_hash = NULL;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+
+	pgps_state = ShmemInitStruct("pgpool_stats", sizeof(pgpsSharedState),
+								 &found);
+	if (!found)
+	{
+		pgps_state->lock = &(GetNamedLWLockTranche("pgpool_stats"))->lock;
+		SpinLockInit(&pgps_state->mutex);
+		pgps_state->evicted = 0;
+		pgps_state->dropped = 0;
+		pgps_state->stats_reset = GetCurrentTimestamp();
+	}
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(pgpsKey);
+	info.entrysize = sizeof(pgpsEntry);
+	pgps_hash = ShmemInitHash("pgpool_stats hash",
+							  pgps_max_entries, pgps_max_entries,
+							  &info, HASH_ELEM | HASH_BLOBS);
+
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Raise a clear error when the library was not preloaded: every SQL entry
+ * point calls this first.
+ */
+void
+pgps_check_loaded(void)
+{
+	if (pgps_state == NULL || pgps_hash == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pgpool_stats must be loaded via shared_preload_libraries"),
+				 errhint("Add pgpool_stats to the shared_preload_libraries setting and restart the server.")));
+}
+
+/*
+ * Find the entry of a key, creating it if asked to.  On success the entry is
+ * returned with pgps_state->lock held (shared for a found entry, exclusive
+ * for a new one): update it under its spinlock, then release the lock with
+ * LWLockRelease(pgps_state->lock).  Returns NULL with no lock held when the
+ * key has no entry and none could be made.
+ *
+ * Called from the connection path: never throws, never waits on anything
+ * but the LWLock.
+ */
+pgpsEntry *
+pgps_entry_get(const pgpsKey *key, bool create)
+{
+	pgpsEntry  *entry;
+	bool		found;
+
+	LWLockAcquire(pgps_state->lock, LW_SHARED);
+	entry = (pgpsEntry *) hash_search(pgps_hash, key, HASH_FIND, NULL);
+	if (entry != NULL || !create)
+	{
+		if (entry == NULL)
+			LWLockRelease(pgps_state->lock);
+		return entry;
+	}
+	LWLockRelease(pgps_state->lock);
+
+	LWLockAcquire(pgps_state->lock, LW_EXCLUSIVE);
+
+	/* The table's own size limit is soft for shared hashes; ours is not. */
+	if (hash_get_num_entries(pgps_hash) >= pgps_max_entries)
+		evict_one();
+
+	entry = NULL;
+	if (hash_get_num_entries(pgps_hash) < pgps_max_entries)
+		entry = (pgpsEntry *) hash_search(pgps_hash, key, HASH_ENTER_NULL,
+										  &found);
+	if (entry == NULL)
+	{
+		LWLockRelease(pgps_state->lock);
+		return NULL;
+	}
+
+	if (!found)
+	{
+		/* the key is already in place; the rest starts from zero */
+		SpinLockInit(&entry->mutex);
+		entry->last_seen = GetCurrentTimestamp();
+		memset(&entry->churn, 0, sizeof(entry->churn));
+		entry->churn.first_seen = entry->last_seen;
+	}
+	return entry;
+}
+
+/*
+ * Evict the least recently seen key that has no open connection: a key with
+ * a live session is never lost mid-session.  Caller holds the lock
+ * exclusive.  A scan of the table: runs only when the table is full.
+ */
+static void
+evict_one(void)
+{
+	HASH_SEQ_STATUS status;
+	pgpsEntry  *entry;
+	pgpsEntry  *victim = NULL;
+
+	hash_seq_init(&status, pgps_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->churn.open_connections > 0)
+			continue;
+		if (victim == NULL || entry->last_seen < victim->last_seen)
+			victim = entry;
+	}
+
+	if (victim != NULL)
+	{
+		hash_search(pgps_hash, &victim->key, HASH_REMOVE, NULL);
+		SpinLockAcquire(&pgps_state->mutex);
+		pgps_state->evicted++;
+		SpinLockRelease(&pgps_state->mutex);
+	}
+}
+
+/* Count an event that found no entry to go into; never throws */
+void
+pgps_count_dropped(void)
+{
+	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->dropped++;
+	SpinLockRelease(&pgps_state->mutex);
+}
+
+/*
+ * Forget all statistics.  Keys with open connections keep their entry and
+ * their open_connections (live sessions stay exact across a reset); all
+ * other keys go.
+ */
+void
+pgps_reset_all(void)
+{
+	HASH_SEQ_STATUS status;
+	pgpsEntry  *entry;
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(pgps_state->lock, LW_EXCLUSIVE);
+
+	hash_seq_init(&status, pgps_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		int32		open = entry->churn.open_connections;
+
+		if (open == 0)
+		{
+			hash_search(pgps_hash, &entry->key, HASH_REMOVE, NULL);
+			continue;
+		}
+		memset(&entry->churn, 0, sizeof(entry->churn));
+		entry->churn.open_connections = open;
+		entry->churn.first_seen = now;
+		entry->last_seen = now;
+	}
+
+	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->evicted = 0;
+	pgps_state->dropped = 0;
+	pgps_state->stats_reset = now;
+	SpinLockRelease(&pgps_state->mutex);
+
+	LWLockRelease(pgps_state->lock);
+}
+
+/*
+ * Copy every entry out, each under its spinlock, into an array allocated in
+ * the current memory context; *count gets its length.  Readers build their
+ * tuples from the copy, after every lock is released.
+ */
+pgpsEntry *
+pgps_entry_snapshot(long *count)
+{
+	HASH_SEQ_STATUS status;
+	pgpsEntry  *entry;
+	pgpsEntry  *copy;
+	long		n = 0;
+
+	LWLockAcquire(pgps_state->lock, LW_SHARED);
+	copy = palloc(Max(hash_get_num_entries(pgps_hash), 1) * sizeof(pgpsEntry));
+	hash_seq_init(&status, pgps_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		SpinLockAcquire(&entry->mutex);
+		memcpy(&copy[n], entry, sizeof(pgpsEntry));
+		SpinLockRelease(&entry->mutex);
+		n++;
+	}
+	LWLockRelease(pgps_state->lock);
+
+	*count = n;
+	return copy;
+}
+
+/* Number of keys in use */
+long
+pgps_entry_count(void)
+{
+	long		n;
+
+	LWLockAcquire(pgps_state->lock, LW_SHARED);
+	n = hash_get_num_entries(pgps_hash);
+	LWLockRelease(pgps_state->lock);
+	return n;
+}
