@@ -82,6 +82,10 @@ typedef struct pgpsSharedState
 	int64		evicted;		/* keys evicted to make room */
 	int64		dropped;		/* events not recorded: no entry could be had */
 	TimestampTz stats_reset;	/* last reset, or start of the statistics */
+	/* the tail of the region that the hash's memory is carved from */
+	Size		carve_start;	/* bytes from the start of this struct */
+	Size		carve_size;		/* bytes */
+	Size		carve_used;		/* bytes */
 } pgpsSharedState;
 
 /* pgpool_stats.c: settings */

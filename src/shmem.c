@@ -34,17 +34,67 @@ pgpsSharedState *pgps_state = NULL;
 static HTAB *pgps_hash = NULL;
 
 static void evict_one(void);
+static void *carve_alloc(Size size);
+
+/* Alignment slack of the carved allocations: a few segments and one block */
+#define PGPS_CARVE_SLACK	1024
+
+/*
+ * All of pgpool_stats' shared memory is one named region ("pgpool_stats" in
+ * pg_shmem_allocations): the shared state, then the hash table's header and
+ * directory, then the space its segments and entries are carved from.  One
+ * region makes the figure in pgpool_stats_info checkable.
+ */
+static Size
+hash_header_size(HASHCTL *info, int *flags)
+{
+	info->keysize = sizeof(pgpsKey);
+	info->entrysize = sizeof(pgpsEntry);
+	info->dsize = info->max_dsize = hash_select_dirsize(pgps_max_entries);
+	info->alloc = carve_alloc;
+	*flags = HASH_ELEM | HASH_BLOBS | HASH_SHARED_MEM | HASH_ALLOC | HASH_DIRSIZE;
+	return MAXALIGN(hash_get_shared_size(info, *flags));
+}
+
+/* Room for the hash's segments and entries, with slack for alignment */
+static Size
+hash_carve_size(void)
+{
+	return add_size(hash_estimate_size(pgps_max_entries, sizeof(pgpsEntry)),
+					PGPS_CARVE_SLACK);
+}
 
 /* Shared memory needed at the current settings: what pgpool_stats_info shows */
 Size
 pgps_shmem_size(void)
 {
+	HASHCTL		info;
+	int			flags;
 	Size		size;
 
 	size = MAXALIGN(sizeof(pgpsSharedState));
-	size = add_size(size, hash_estimate_size(pgps_max_entries,
-											 sizeof(pgpsEntry)));
+	size = add_size(size, hash_header_size(&info, &flags));
+	size = add_size(size, hash_carve_size());
 	return size;
+}
+
+/*
+ * Allocator of the hash's segments and entries, from the region's tail.
+ * Called by dynahash at creation (postmaster) and, if ever, under the
+ * exclusive lock; returns NULL when the region is used up, which dynahash
+ * turns into a failed HASH_ENTER_NULL.
+ */
+static void *
+carve_alloc(Size size)
+{
+	void	   *result;
+
+	size = MAXALIGN(size);
+	if (pgps_state->carve_used + size > pgps_state->carve_size)
+		return NULL;
+	result = (char *) pgps_state + pgps_state->carve_start + pgps_state->carve_used;
+	pgps_state->carve_used += size;
+	return result;
 }
 
 /* Ask for the shared memory and the lock; called at preload time only */
@@ -64,14 +114,16 @@ pgps_shmem_startup(void)
 {
 	bool		found;
 	HASHCTL		info;
+	int			flags;
+	Size		header_size;
 
 	pgps_state = NULL;
 	pgps_hash = NULL;
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 
-	pgps_state = ShmemInitStruct("pgpool_stats", sizeof(pgpsSharedState),
-								 &found);
+	header_size = hash_header_size(&info, &flags);
+	pgps_state = ShmemInitStruct("pgpool_stats", pgps_shmem_size(), &found);
 	if (!found)
 	{
 		pgps_state->lock = &(GetNamedLWLockTranche("pgpool_stats"))->lock;
@@ -79,14 +131,15 @@ pgps_shmem_startup(void)
 		pgps_state->evicted = 0;
 		pgps_state->dropped = 0;
 		pgps_state->stats_reset = GetCurrentTimestamp();
+		pgps_state->carve_start = MAXALIGN(sizeof(pgpsSharedState)) + header_size;
+		pgps_state->carve_size = hash_carve_size();
+		pgps_state->carve_used = 0;
 	}
+	else
+		flags |= HASH_ATTACH;
 
-	memset(&info, 0, sizeof(info));
-	info.keysize = sizeof(pgpsKey);
-	info.entrysize = sizeof(pgpsEntry);
-	pgps_hash = ShmemInitHash("pgpool_stats hash",
-							  pgps_max_entries, pgps_max_entries,
-							  &info, HASH_ELEM | HASH_BLOBS);
+	info.hctl = (HASHHDR *) ((char *) pgps_state + MAXALIGN(sizeof(pgpsSharedState)));
+	pgps_hash = hash_create("pgpool_stats hash", pgps_max_entries, &info, flags);
 
 	LWLockRelease(AddinShmemInitLock);
 }

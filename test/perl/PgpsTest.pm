@@ -1,0 +1,99 @@
+# Helpers shared by the TAP tests of pgpool_stats: scratch clusters with the
+# library preloaded, and polling (never sleeping) for the statistics to settle.
+package PgpsTest;
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+use Exporter 'import';
+our @EXPORT = qw(pgps_node poll_bg bg_session run_psql churn_row);
+
+# A started cluster with pgpool_stats preloaded (unless no_preload => 1),
+# listening on the Unix socket and on 127.0.0.1, and the extension created
+# in the postgres database.  conf => text appended to postgresql.conf.
+sub pgps_node
+{
+	my ($name, %opt) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+
+	$node->init;
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'pgpool_stats'")
+	  unless $opt{no_preload};
+	$node->append_conf('postgresql.conf', "listen_addresses = '127.0.0.1'");
+	$node->append_conf('postgresql.conf', $opt{conf}) if $opt{conf};
+	if ($opt{hba})
+	{
+		# our lines first: pg_hba.conf takes the first match
+		my $file = $node->data_dir . '/pg_hba.conf';
+		my $old = PostgreSQL::Test::Utils::slurp_file($file);
+		open my $fh, '>', $file or die "cannot write $file: $!";
+		print $fh $opt{hba}, "\n", $old;
+		close $fh;
+	}
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION pgpool_stats');
+	return $node;
+}
+
+# A long-lived psql session under an application_name: queries through it
+# open no new connection, so they leave every count they read unchanged.
+sub bg_session
+{
+	my ($node, $appname, $dbname) = @_;
+	local $ENV{PGAPPNAME} = $appname;
+	return $node->background_psql($dbname // 'postgres');
+}
+
+# Run a query through a session until it returns $expected; true if it did
+# within the default timeout.
+sub poll_bg
+{
+	my ($bg, $sql, $expected) = @_;
+	my $max = 10 * $PostgreSQL::Test::Utils::timeout_default;
+	my $got = '';
+
+	for (1 .. $max)
+	{
+		$got = $bg->query_safe($sql);
+		return 1 if $got eq $expected;
+		usleep(100_000);
+	}
+	diag("polling timed out: $sql\nexpected: $expected\ngot: $got");
+	return 0;
+}
+
+# One psql run with a connection string of its own; returns (exit code,
+# stdout, stderr).  Never prompts for a password.
+sub run_psql
+{
+	my ($node, $connstr, $sql) = @_;
+	local $ENV{PGHOST} = $node->host;
+	local $ENV{PGPORT} = $node->port;
+	my ($out, $err) = ('', '');
+	my $rc = IPC::Run::run(
+		[ 'psql', '-XAtqw', '-d', $connstr, '-c', $sql ],
+		'>', \$out, '2>', \$err);
+	chomp $out;
+	return ($rc ? 0 : 1, $out, $err);
+}
+
+# The pgpool_stats_connections row of an application_name (and client
+# address: undef for the Unix socket), as "col|col|..." of the named columns.
+sub churn_row
+{
+	my ($bg, $appname, $cols, $addr) = @_;
+	my $where = defined $addr
+	  ? "client_addr = '$addr'"
+	  : 'client_addr IS NULL';
+	return $bg->query_safe(
+		"SELECT $cols FROM pgpool_stats_connections "
+		  . "WHERE application_name = '$appname' AND $where");
+}
+
+1;

@@ -1,0 +1,95 @@
+# What counts as a connection, an authentication failure and a login
+# failure, and how keys keep applications and client addresses apart.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PgpsTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = pgps_node(
+	'logins',
+	hba => "local all pwuser scram-sha-256\n"
+	  . "host all pwuser 127.0.0.1/32 scram-sha-256");
+$node->safe_psql('postgres', q{
+	CREATE ROLE pwuser LOGIN PASSWORD 'right';
+	CREATE ROLE cannot_login NOLOGIN;
+	CREATE DATABASE closed;
+	REVOKE CONNECT ON DATABASE closed FROM PUBLIC;
+	CREATE ROLE outsider LOGIN;
+});
+my $mon = bg_session($node, 'monitor');
+my $tcp = 'host=127.0.0.1 dbname=postgres';
+
+# A wrong password is an authentication failure, not a connection.
+my ($rc) = run_psql($node, "$tcp user=pwuser password=wrong application_name=badpw",
+	'SELECT 1');
+isnt($rc, 0, 'wrong password refused');
+is( churn_row($mon, 'badpw',
+		'datname, usename, auth_failures, connections, login_failures', '127.0.0.1'),
+	'postgres|pwuser|1|0|0',
+	'wrong password: one authentication failure under its key');
+
+# The right password over the same path is a connection.
+($rc) = run_psql($node, "$tcp user=pwuser password=right application_name=badpw",
+	'SELECT 1');
+is($rc, 0, 'right password accepted');
+
+# A client that hangs up at the password request (as psql does before it
+# prompts) is neither: the server sees the end of the connection.
+($rc) = run_psql($node, "$tcp user=pwuser application_name=nopw", 'SELECT 1');
+isnt($rc, 0, 'no password given');
+
+# Logins that pass authentication and then fail are login failures.
+($rc) = run_psql($node, 'dbname=nosuchdb application_name=ghost', 'SELECT 1');
+isnt($rc, 0, 'missing database refused');
+($rc) = run_psql($node, 'dbname=postgres user=cannot_login application_name=nologin',
+	'SELECT 1');
+isnt($rc, 0, 'NOLOGIN role refused');
+($rc) = run_psql($node, 'dbname=closed user=outsider application_name=noconnect',
+	'SELECT 1');
+isnt($rc, 0, 'database without CONNECT right refused');
+
+# Two applications, and one of them from two client addresses.
+run_psql($node, 'dbname=postgres application_name=app_a', 'SELECT 1') for 1 .. 2;
+run_psql($node, "$tcp application_name=app_a", 'SELECT 1') for 1 .. 3;
+run_psql($node, 'dbname=postgres application_name=app_b', 'SELECT 1');
+
+ok( poll_bg($mon,
+		"SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections "
+		  . "WHERE application_name <> 'monitor'", '0'),
+	'every test session ended');
+
+is( churn_row($mon, 'badpw', 'auth_failures, connections, disconnections', '127.0.0.1'),
+	'1|1|1', 'right password: one connection under the same key');
+is($mon->query_safe(
+		"SELECT count(*) FROM pgpool_stats_connections WHERE application_name = 'nopw'"),
+	'0', 'a client hanging up at the password request is not counted');
+is( churn_row($mon, 'ghost', 'datname IS NULL, usename, login_failures, connections'),
+	't|' . $node->safe_psql('postgres', 'SELECT current_user') . '|1|0',
+	'missing database: a login failure, not a connection');
+# the role is refused before the database is looked up: no database known
+is( churn_row($mon, 'nologin', 'datname IS NULL, usename, login_failures, connections'),
+	't|cannot_login|1|0', 'NOLOGIN role: a login failure');
+is( churn_row($mon, 'noconnect', 'datname, usename, login_failures, connections'),
+	'closed|outsider|1|0', 'no CONNECT right: a login failure under that database');
+
+is(churn_row($mon, 'app_a', 'connections, disconnections'),
+	'2|2', 'app_a over the Unix socket: its own key');
+is(churn_row($mon, 'app_a', 'connections, disconnections', '127.0.0.1'),
+	'3|3', 'app_a from 127.0.0.1: its own key');
+is(churn_row($mon, 'app_b', 'connections, disconnections'),
+	'1|1', 'app_b: its own key');
+is( $mon->query_safe(
+		"SELECT count(*) FROM pgpool_stats_connections WHERE application_name LIKE 'app_%'"),
+	'3', 'three keys, no more');
+
+# The monitor itself: open now, established once.
+is(churn_row($mon, 'monitor', 'connections, open_connections, disconnections'),
+	'1|1|0', 'an open session is counted as open');
+
+$mon->quit;
+$node->stop;
+done_testing();
