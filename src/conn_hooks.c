@@ -43,6 +43,7 @@
 #include "storage/ipc.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/inet.h"
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
@@ -245,6 +246,16 @@ pgps_xact_callback(XactEvent event, void *arg)
 
 	session_state = SESSION_UNTRACKED;
 	session_key.dbid = MyDatabaseId;
+
+	/*
+	 * By now the application_name setting holds the startup packet's value
+	 * as pg_stat_activity shows it: cut on a character boundary of the
+	 * database encoding, then cleaned (or as ALTER ROLE/DATABASE ... SET
+	 * made it).  Use it, so both views name a session alike.
+	 */
+	memset(session_key.appname, 0, sizeof(session_key.appname));
+	copy_appname(session_key.appname, application_name);
+
 	entry = pgps_entry_get(&session_key, true);
 	if (entry == NULL)
 	{

@@ -1,0 +1,55 @@
+-- pgpool_stats_connections: the contract's columns, this session's own row,
+-- reset, and who sees what.
+SELECT attname, atttypid::regtype
+  FROM pg_attribute
+ WHERE attrelid = 'pgpool_stats_connections'::regclass AND attnum > 0
+ ORDER BY attnum;
+
+-- pg_regress names each test's session: this key is this session only.
+SELECT datname = current_database() AS this_db,
+       usename = current_user AS this_role,
+       client_addr IS NULL AS unix_socket,
+       connections, disconnections, open_connections, auth_failures,
+       login_failures,
+       session_avg_ms IS NULL AS no_ended_session,
+       setup_avg_ms > 0 AS setup_measured,
+       first_seen <= last_connect AS ordered,
+       stats_reset <= first_seen AS after_reset
+  FROM pgpool_stats_connections
+ WHERE application_name = current_setting('application_name');
+
+-- A reset forgets everything but the open connections of live sessions.
+SELECT pgpool_stats_reset();
+SELECT connections, disconnections, open_connections,
+       stats_reset > now() - interval '1 hour' AS reset_recorded
+  FROM pgpool_stats_connections
+ WHERE application_name = current_setting('application_name');
+SELECT entries, evicted, dropped FROM pgpool_stats_info;
+
+-- Only superusers (and whoever is granted it) may reset.
+CREATE ROLE pgps_regress_user;
+SET ROLE pgps_regress_user;
+SELECT pgpool_stats_reset();
+
+-- Other roles' rows are shown without application_name and client_addr.
+SELECT count(*) AS rows,
+       bool_and(application_name IS NULL AND client_addr IS NULL) AS hidden,
+       bool_and(open_connections >= 0) AS counts_shown
+  FROM pgpool_stats_connections;
+RESET ROLE;
+
+-- Members of pg_read_all_stats see them.
+GRANT pg_read_all_stats TO pgps_regress_user;
+SET ROLE pgps_regress_user;
+SELECT count(*) AS rows,
+       bool_and(application_name IS NOT NULL) AS shown
+  FROM pgpool_stats_connections;
+RESET ROLE;
+
+-- Granting reset works like any function grant.
+GRANT EXECUTE ON FUNCTION pgpool_stats_reset() TO pgps_regress_user;
+SET ROLE pgps_regress_user;
+SELECT pgpool_stats_reset();
+RESET ROLE;
+DROP OWNED BY pgps_regress_user;
+DROP ROLE pgps_regress_user;

@@ -1,0 +1,18 @@
+-- pgpool_stats_info and the settings.
+SELECT max_entries, entries >= 1 AS has_entries, dropped,
+       shmem_bytes = (SELECT size FROM pg_shmem_allocations
+                       WHERE name = 'pgpool_stats') AS shmem_as_allocated,
+       shmem_bytes < 16 * 1024 * 1024 AS within_16mb
+  FROM pgpool_stats_info;
+
+SELECT name, setting, unit, vartype, context, min_val, max_val, boot_val
+  FROM pg_settings
+ WHERE name LIKE 'pgpool_stats.%'
+ ORDER BY name;
+
+-- Out-of-range values are refused with their limits.
+ALTER SYSTEM SET pgpool_stats.short_session_ms = 0;
+ALTER SYSTEM SET pgpool_stats.max_entries = 5;
+ALTER SYSTEM SET pgpool_stats.track_client_addr = maybe;
+-- and a setting that does not exist under the reserved prefix
+SET pgpool_stats.no_such_setting = 1;

@@ -1,0 +1,7 @@
+-- The extension installs, with its views and functions.
+CREATE EXTENSION pgpool_stats;
+SELECT pg_describe_object(classid, objid, 0) AS object
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgpool_stats')
+ ORDER BY 1;

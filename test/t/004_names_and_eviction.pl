@@ -1,0 +1,84 @@
+# Application names are stored safely (truncated, cleaned like
+# pg_stat_activity), and a full table never fails a login: idle keys are
+# evicted, and when none is idle the session is counted as dropped.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PgpsTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = pgps_node('names', conf => 'pgpool_stats.max_entries = 10');
+
+# --- names ---------------------------------------------------------------
+my $same_as_activity = q{
+	SELECT s.application_name
+	  FROM pgpool_stats_connections s, pg_stat_activity a
+	 WHERE a.pid = pg_backend_pid()
+	   AND s.application_name = a.application_name
+	   AND s.open_connections = 1};
+
+my $long = 'n' . ('0123456789' x 10);
+my $s = bg_session($node, $long);
+is($s->query_safe($same_as_activity), substr($long, 0, 63),
+	'a 101-byte name is stored as its first 63 bytes, as pg_stat_activity shows it');
+$s->quit;
+
+# UTF-8 names: the server keeps ASCII only; so does the key.
+$s = bg_session($node, "caf\xc3\xa9 \xc3\xbcber");
+my $stored = $s->query_safe($same_as_activity);
+like($stored, qr/^caf\?+ \?+ber$/, 'a multibyte name is stored in printable ASCII');
+$s->quit;
+
+$s = bg_session($node, "\xc3\xa9" x 40);
+$stored = $s->query_safe($same_as_activity);
+is($stored, '?' x 62,
+	'80 bytes of two-byte characters: cut on a character boundary (62 bytes), then cleaned');
+$s->quit;
+
+# --- eviction ------------------------------------------------------------
+my $mon = bg_session($node, 'monitor');
+ok( poll_bg($mon,
+		"SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections "
+		  . "WHERE application_name <> 'monitor'", '0'),
+	'earlier sessions ended');
+$mon->query_safe('SELECT pgpool_stats_reset()');
+is($mon->query_safe('SELECT entries, evicted, dropped FROM pgpool_stats_info'),
+	'1|0|0', 'after a reset only the open monitor session keeps its key');
+
+# 15 applications, one after another: 16 keys in a table of 10.
+my $failed = 0;
+for my $i (1 .. 15)
+{
+	my ($rc) = run_psql($node, "dbname=postgres application_name=app_$i", 'SELECT 1');
+	$failed++ if $rc != 0;
+}
+is($failed, 0, 'no login failed while the table was full');
+ok( poll_bg($mon,
+		"SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections "
+		  . "WHERE application_name LIKE 'app_%'", '0'),
+	'the application sessions ended');
+is($mon->query_safe('SELECT entries, max_entries, evicted, dropped FROM pgpool_stats_info'),
+	'10|10|6|0', 'the table stays at max_entries; 6 idle keys evicted');
+is(churn_row($mon, 'app_15', 'connections, disconnections'), '1|1',
+	'the newest key is kept');
+is(churn_row($mon, 'monitor', 'open_connections'), '1',
+	'a key with an open connection is never evicted');
+
+# Fill the table with keys that all have an open connection.
+my @open = map { bg_session($node, "open_$_") } 1 .. 9;
+is($mon->query_safe('SELECT entries, evicted FROM pgpool_stats_info'),
+	'10|15', 'nine more open keys evicted nine idle ones');
+my ($rc) = run_psql($node, 'dbname=postgres application_name=overflow', 'SELECT 1');
+is($rc, 0, 'a login succeeds when every key has an open connection');
+is($mon->query_safe(
+		"SELECT (SELECT count(*) FROM pgpool_stats_connections WHERE application_name = 'overflow'), "
+		  . "dropped FROM pgpool_stats_info"),
+	'0|1', 'that session is counted as dropped, not stored');
+$_->quit for @open;
+
+$mon->quit;
+$node->stop;
+done_testing();
