@@ -1,0 +1,97 @@
+# Shell helpers of the pgpool_stats scripts (check, demo, bench): install what
+# is missing, build, and run scratch clusters as the postgres user (the
+# server refuses to run as root).  Sourced, not run.
+
+PGPS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGPS_PG_MAJOR=${PGPS_PG_MAJOR:-15}
+PG_CONFIG=${PG_CONFIG:-pg_config}
+
+pgps_log() { printf '== %s\n' "$*" >&2; }
+
+# Install the build and test dependencies that are missing (Debian).
+pgps_install_deps()
+{
+	local need=()
+	[ -x "/usr/lib/postgresql/$PGPS_PG_MAJOR/bin/postgres" ] || need+=("postgresql-$PGPS_PG_MAJOR")
+	command -v pgbench >/dev/null 2>&1 || need+=("postgresql-client-$PGPS_PG_MAJOR")
+	[ -f "/usr/lib/postgresql/$PGPS_PG_MAJOR/lib/pgxs/src/makefiles/pgxs.mk" ] || need+=("postgresql-server-dev-$PGPS_PG_MAJOR")
+	[ -f /usr/include/krb5.h ] || [ -f /usr/include/krb5/krb5.h ] || need+=(libkrb5-dev)
+	perl -MIPC::Run -e 1 >/dev/null 2>&1 || need+=(libipc-run-perl)
+	command -v make >/dev/null 2>&1 || need+=(make)
+	command -v gcc >/dev/null 2>&1 || need+=(gcc)
+	[ ${#need[@]} -eq 0 ] && return 0
+
+	pgps_log "installing ${need[*]}"
+	local sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+}
+
+# Build with -Werror and install into the server's directories.
+pgps_build_install()
+{
+	pgps_log "building and installing pgpool_stats"
+	make -C "$PGPS_ROOT" -s PG_CONFIG="$PG_CONFIG" >/dev/null
+	if [ "$(id -u)" -eq 0 ] || [ -w "$("$PG_CONFIG" --pkglibdir)" ]; then
+		make -C "$PGPS_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+	else
+		sudo make -C "$PGPS_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+	fi
+}
+
+# Run a command as the user that owns the scratch clusters: postgres when
+# we are root, ourselves otherwise.
+pgps_as_pg()
+{
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- env PATH="$PATH" "$@"
+	else
+		"$@"
+	fi
+}
+
+# A private directory the cluster owner can write, removed by pgps_cleanup.
+pgps_workdir()
+{
+	local dir
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/pgpool_stats.XXXXXX")
+	chmod 755 "$dir"
+	[ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
+	echo "$dir"
+}
+
+# Stop every server still running from a data directory under $1, then
+# remove it: scripts leave nothing running, whatever happened.
+pgps_cleanup()
+{
+	local dir=$1 pid
+	[ -n "$dir" ] && [ -d "$dir" ] || return 0
+	while IFS= read -r pid; do
+		pgps_as_pg "$("$PG_CONFIG" --bindir)/pg_ctl" -D "$(dirname "$pid")" \
+			-m immediate stop >/dev/null 2>&1 || true
+	done < <(find "$dir" -name postmaster.pid 2>/dev/null)
+	rm -rf "$dir"
+}
+
+# Start a scratch cluster in $1/data, socket in $1, listening on loopback
+# only, with the lines of $3 added to its configuration; port $2.
+pgps_cluster_start()
+{
+	local dir=$1 port=$2 conf=${3:-}
+	local bin
+	bin=$("$PG_CONFIG" --bindir)
+	pgps_as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+	pgps_as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+$conf
+CONF
+	pgps_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+}
+
+pgps_cluster_stop()
+{
+	pgps_as_pg "$("$PG_CONFIG" --bindir)/pg_ctl" -D "$1/data" -m fast -w stop >/dev/null
+}
