@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The main job of pgpool_stats, for a newcomer: a scratch cluster with the
+# extension, a real workload from two applications, then the views.
+#   orders-api      pgbench through a pool: 4 connections kept open
+#   report-worker   pgbench -C: a new connection for every query
+# Set DEMO_SECONDS (default 10) and DEMO_PORT (default 54329) to change them.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+seconds=${DEMO_SECONDS:-10}
+port=${DEMO_PORT:-54329}
+
+pgps_install_deps
+pgps_build_install
+
+dir=$(pgps_workdir)
+trap 'pgps_cleanup "$dir"' EXIT
+pgps_log "starting a scratch cluster on port $port with pgpool_stats preloaded"
+pgps_cluster_start "$dir" "$port" "shared_preload_libraries = 'pgpool_stats'"
+
+export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+psql_() { pgps_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" PGDATABASE="$PGDATABASE" psql -X "$@"; }
+pgbench_() { pgps_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" PGAPPNAME="$1" pgbench "${@:2}" postgres; }
+
+psql_ -q -c 'CREATE EXTENSION pgpool_stats'
+pgbench_ setup -i -q -s 5 >/dev/null 2>&1
+
+pgps_log "running both applications for $seconds s"
+pgbench_ orders-api -n -S -c 4 -j 1 -T "$seconds" >"$dir/pooled.out" 2>&1 &
+pooled=$!
+pgbench_ report-worker -n -C -S -c 2 -j 1 -T "$seconds" >"$dir/churny.out" 2>&1
+wait $pooled
+for app in orders-api report-worker; do
+	f=$dir/pooled.out; [ $app = report-worker ] && f=$dir/churny.out
+	printf '%-14s pgbench says: %s, %s\n' "$app" \
+		"$(grep -o 'number of transactions actually processed: [0-9]*' "$f" | grep -o '[0-9]*$') transactions" \
+		"$(grep -o 'tps = [0-9.]*' "$f")"
+done
+
+# Backends exit a moment after their clients: wait until they have (poll).
+for _ in $(seq 100); do
+	[ "$(psql_ -Atc "SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections WHERE application_name IN ('orders-api', 'report-worker')")" = 0 ] && break
+	sleep 0.1
+done
+
+echo
+echo "pgpool_stats_connections: connection churn per application"
+psql_ -c "
+SELECT application_name, client_addr, connections, disconnections AS closed,
+       open_connections AS open, round(connects_per_sec::numeric, 1) AS conn_per_s,
+       round(session_p50_ms::numeric, 1) AS p50_ms, round(session_p95_ms::numeric, 1) AS p95_ms,
+       short_sessions AS short, round(setup_avg_ms::numeric, 1) AS setup_ms
+  FROM pgpool_stats_connections
+ ORDER BY connections DESC"
+
+echo "pgpool_stats_info: the extension itself"
+psql_ -c "SELECT * FROM pgpool_stats_info"
+
+echo "Cross-check: pg_stat_database.sessions counts the same sessions"
+psql_ -c "
+SELECT (SELECT sum(connections) FROM pgpool_stats_connections WHERE datname = 'postgres') AS pgpool_stats,
+       (SELECT sessions FROM pg_stat_database WHERE datname = 'postgres') AS pg_stat_database"
+
+pgps_cluster_stop "$dir"
