@@ -12,7 +12,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
 # pg_regress starts its own scratch server with the library preloaded:
 # --temp-config alone would do nothing, --temp-instance makes it start one.
-REGRESS = setup connections info
+REGRESS = setup connections activity info
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/test/regress.conf
 
 TAP_TESTS = 1

@@ -1,9 +1,19 @@
 -- pgpool_stats_info and the settings.
-SELECT max_entries, entries >= 1 AS has_entries, dropped,
+SELECT attname, atttypid::regtype
+  FROM pg_attribute
+ WHERE attrelid = 'pgpool_stats_info'::regclass AND attnum > 0
+ ORDER BY attnum;
+SELECT sample_interval_ms, max_entries, entries >= 1 AS has_entries, dropped,
+       samples_taken > 0 AS sampled, worker_pid IS NOT NULL AS worker_running,
+       avg_sample_us <= max_sample_us AS sample_times,
        shmem_bytes = (SELECT size FROM pg_shmem_allocations
                        WHERE name = 'pgpool_stats') AS shmem_as_allocated,
        shmem_bytes < 16 * 1024 * 1024 AS within_16mb
   FROM pgpool_stats_info;
+-- the worker is a background worker of its own type
+SELECT backend_type, wait_event_type
+  FROM pg_stat_activity
+ WHERE pid = (SELECT worker_pid FROM pgpool_stats_info);
 
 SELECT name, setting, unit, vartype, context, min_val, max_val, boot_val
   FROM pg_settings
@@ -12,6 +22,9 @@ SELECT name, setting, unit, vartype, context, min_val, max_val, boot_val
 
 -- Out-of-range values are refused with their limits.
 ALTER SYSTEM SET pgpool_stats.short_session_ms = 0;
+ALTER SYSTEM SET pgpool_stats.sample_interval = 5;
+ALTER SYSTEM SET pgpool_stats.history_interval = '2 days';
+ALTER SYSTEM SET pgpool_stats.history_size = 1;
 ALTER SYSTEM SET pgpool_stats.max_entries = 5;
 ALTER SYSTEM SET pgpool_stats.track_client_addr = maybe;
 -- and a setting that does not exist under the reserved prefix

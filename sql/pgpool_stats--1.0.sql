@@ -53,14 +53,112 @@ CREATE VIEW pgpool_stats_connections AS
       LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
       LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid;
 
+-- What each key's sessions are doing, from the sampler
+CREATE FUNCTION pgpool_stats_activity(
+    OUT dbid oid,
+    OUT userid oid,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT total integer,
+    OUT active integer,
+    OUT idle integer,
+    OUT idle_in_transaction integer,
+    OUT idle_in_transaction_aborted integer,
+    OUT waiting integer,
+    OUT peak_total integer,
+    OUT peak_active integer,
+    OUT avg_active double precision,
+    OUT p95_active double precision,
+    OUT p99_active double precision,
+    OUT longest_idle_in_transaction_s double precision,
+    OUT samples bigint,
+    OUT last_sample timestamp with time zone,
+    OUT active_trend text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_activity_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pgpool_stats_activity AS
+    SELECT d.datname,
+           r.rolname AS usename,
+           s.application_name,
+           s.client_addr,
+           s.total,
+           s.active,
+           s.idle,
+           s.idle_in_transaction,
+           s.idle_in_transaction_aborted,
+           s.waiting,
+           s.peak_total,
+           s.peak_active,
+           s.avg_active,
+           s.p95_active,
+           s.p99_active,
+           s.longest_idle_in_transaction_s,
+           s.samples,
+           s.last_sample,
+           s.active_trend
+      FROM pgpool_stats_activity() s
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid;
+
+-- The bounded history: one row per closed bucket and key
+CREATE FUNCTION pgpool_stats_history(
+    OUT bucket_start timestamp with time zone,
+    OUT bucket_end timestamp with time zone,
+    OUT dbid oid,
+    OUT userid oid,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT samples bigint,
+    OUT avg_total double precision,
+    OUT max_total integer,
+    OUT avg_active double precision,
+    OUT max_active integer,
+    OUT max_idle_in_transaction integer,
+    OUT connections integer,
+    OUT disconnections integer
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_history_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pgpool_stats_history AS
+    SELECT s.bucket_start,
+           s.bucket_end,
+           d.datname,
+           r.rolname AS usename,
+           s.application_name,
+           s.client_addr,
+           s.samples,
+           s.avg_total,
+           s.max_total,
+           s.avg_active,
+           s.max_active,
+           s.max_idle_in_transaction,
+           s.connections,
+           s.disconnections
+      FROM pgpool_stats_history() s
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid;
+
 -- The extension itself
 CREATE FUNCTION pgpool_stats_info(
+    OUT sample_interval_ms integer,
+    OUT samples_taken bigint,
+    OUT last_sample timestamp with time zone,
+    OUT avg_sample_us double precision,
+    OUT max_sample_us double precision,
     OUT entries bigint,
     OUT max_entries integer,
     OUT evicted bigint,
     OUT dropped bigint,
+    OUT history_buckets bigint,
+    OUT worker_pid integer,
     OUT stats_reset timestamp with time zone,
-    OUT shmem_bytes bigint
+    OUT shmem_bytes bigint,
+    OUT history_rows_lost bigint
 )
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgpool_stats_info_1_0'
@@ -68,6 +166,14 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 CREATE VIEW pgpool_stats_info AS
     SELECT * FROM pgpool_stats_info();
+
+-- Take a sample now; returns the number of client sessions it saw
+CREATE FUNCTION pgpool_stats_sample()
+RETURNS integer
+AS 'MODULE_PATHNAME', 'pgpool_stats_sample_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+REVOKE ALL ON FUNCTION pgpool_stats_sample() FROM PUBLIC;
 
 CREATE FUNCTION pgpool_stats_reset()
 RETURNS void
@@ -77,4 +183,6 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 REVOKE ALL ON FUNCTION pgpool_stats_reset() FROM PUBLIC;
 
 GRANT SELECT ON pgpool_stats_connections TO PUBLIC;
+GRANT SELECT ON pgpool_stats_activity TO PUBLIC;
+GRANT SELECT ON pgpool_stats_history TO PUBLIC;
 GRANT SELECT ON pgpool_stats_info TO PUBLIC;

@@ -34,6 +34,52 @@
 #endif
 
 /*
+ * A backend's own index among the backends, for its slot: PostgreSQL 17
+ * replaced BackendId (1-based) with ProcNumber (0-based).  Client backends
+ * get an index below MaxBackends on every version.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGPS_MY_SLOT		((int) MyProcNumber)
+#else
+#define PGPS_MY_SLOT		((int) MyBackendId - 1)
+#endif
+
+/*
+ * MaxBackends is set before shmem_request_hook runs (15+); on 14 shared
+ * memory is sized in _PG_init, before it is, so it is computed the way
+ * InitializeMaxBackends does.
+ */
+#if PG_VERSION_NUM >= 150000
+#define PGPS_MAX_BACKENDS	MaxBackends
+#else
+#include "postmaster/autovacuum.h"
+#include "postmaster/bgworker_internals.h"
+#include "replication/walsender.h"
+#define PGPS_MAX_BACKENDS \
+	(MaxConnections + autovacuum_max_workers + 1 + max_worker_processes + max_wal_senders)
+#endif
+
+/*
+ * Wait events: PostgreSQL 17 lets an extension name its own
+ * (WaitEventExtensionNew); before, all extensions share "Extension".
+ */
+#if PG_VERSION_NUM >= 170000
+#include "utils/wait_event.h"
+#define PGPS_WAIT_EVENT()	pgps_wait_event_named()
+static inline uint32
+pgps_wait_event_named(void)
+{
+	static uint32 event = 0;
+
+	if (event == 0)
+		event = WaitEventExtensionNew("PgpoolStatsCollector");
+	return event;
+}
+#else
+#define PGPS_WAIT_EVENT()	PG_WAIT_EXTENSION
+#endif
+
+/*
  * Materialized set-returning functions: PostgreSQL 16 names the set-up
  * InitMaterializedSRF; 15 introduced it as SetSingleFuncCall; 14 has neither and gets the same steps spelled out.
  */

@@ -15,7 +15,8 @@
  *								only once every check passed (database
  *								exists, connection limits, CONNECT right):
  *								the session is established and counts as a
- *								connection, and its setup time is recorded.
+ *								connection, its setup time is recorded, and
+ *								its slot tells the sampler where it is.
  *	 before_shmem_exit callback an established session counts a disconnect
  *								and its lifetime; a pending one, a login
  *								failure.
@@ -271,6 +272,7 @@ pgps_xact_callback(XactEvent event, void *arg)
 	entry->churn.last_connect = now;
 	entry->last_seen = now;
 	SpinLockRelease(&entry->mutex);
+	pgps_slot_set(entry);
 	LWLockRelease(pgps_state->lock);
 
 	session_state = SESSION_ESTABLISHED;
@@ -301,6 +303,9 @@ pgps_session_exit(int code, Datum arg)
 		return;
 	}
 
+	/* the sampler stops seeing the session before it stops being open */
+	pgps_slot_clear();
+
 	/* an open connection keeps its entry: it cannot have gone */
 	entry = pgps_entry_get(&session_key, false);
 	if (entry == NULL)
@@ -317,7 +322,7 @@ pgps_session_exit(int code, Datum arg)
 		entry->churn.open_connections--;
 	entry->churn.session_total_us += lifetime_us;
 	entry->churn.session_max_us = Max(entry->churn.session_max_us, lifetime_us);
-	entry->churn.session_hist[pgps_hist_bucket(lifetime_us)]++;
+	entry->churn.session_hist[pgps_lifetime_bucket(lifetime_us)]++;
 	if (lifetime_us < (uint64) pgps_short_session_ms * 1000)
 		entry->churn.short_sessions++;
 	entry->last_seen = now;

@@ -1,84 +1,101 @@
 /*-------------------------------------------------------------------------
  *
  * histogram.c
- *		The fixed log-scale histogram that holds session lifetimes, so that
- *		percentiles are available without storing every session.
+ *		Fixed log-scale histograms: session lifetimes and sampled connection
+ *		counts, so that percentiles are available without storing every
+ *		value.
  *
- * Bucket layout (see PGPS_HIST_* in pgpool_stats.h): values below
- * PGPS_HIST_SUB get a bucket each; above, the power of two holding the value
- * is split into PGPS_HIST_SUB equal buckets.  Pure functions: no locks.
+ * Bucket layout (see PGPS_HIST_* and PGPS_COUNT_* in pgpool_stats.h): with
+ * sub_bits S, values below 2^S get a bucket each; above, the power of two
+ * holding the value is split into 2^S equal buckets, up to 2^max_msb.  Pure
+ * functions: no locks, no allocation.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "port/pg_bitutils.h"
 
 #include "pgpool_stats.h"
 
+/* Number of buckets of a layout */
+static inline int
+nbuckets(int sub_bits, int max_msb)
+{
+	return (max_msb - sub_bits + 2) << sub_bits;
+}
+
 /* Bucket of a value; the last bucket takes everything beyond the range */
 int
-pgps_hist_bucket(uint64 value)
+pgps_hist_bucket(uint64 value, int sub_bits, int max_msb)
 {
 	int			msb;
 	int			sub;
 
-	if (value < PGPS_HIST_SUB)
+	if (value < (UINT64CONST(1) << sub_bits))
 		return (int) value;
 
 	msb = pg_leftmost_one_pos64(value);
-	if (msb > PGPS_HIST_MAX_MSB)
-		return PGPS_HIST_BUCKETS - 1;
+	if (msb > max_msb)
+		return nbuckets(sub_bits, max_msb) - 1;
 
-	sub = (int) ((value >> (msb - PGPS_HIST_SUB_BITS)) & (PGPS_HIST_SUB - 1));
-	return (msb - PGPS_HIST_SUB_BITS + 1) * PGPS_HIST_SUB + sub;
+	sub = (int) ((value >> (msb - sub_bits)) & ((1 << sub_bits) - 1));
+	return ((msb - sub_bits + 1) << sub_bits) + sub;
 }
 
 /* Lowest value that falls into a bucket, and the bucket's width */
 static void
-bucket_bounds(int bucket, uint64 *lower, uint64 *width)
+bucket_bounds(int bucket, int sub_bits, uint64 *lower, uint64 *width)
 {
-	int			octave;
+	int			msb;
 	int			sub;
 
-	if (bucket < PGPS_HIST_SUB)
+	if (bucket < (1 << sub_bits))
 	{
 		*lower = bucket;
 		*width = 1;
 		return;
 	}
-	octave = bucket / PGPS_HIST_SUB - 1 + PGPS_HIST_SUB_BITS;	/* the msb */
-	sub = bucket % PGPS_HIST_SUB;
-	*width = UINT64CONST(1) << (octave - PGPS_HIST_SUB_BITS);
-	*lower = (UINT64CONST(1) << octave) + sub * *width;
+	msb = (bucket >> sub_bits) - 1 + sub_bits;
+	sub = bucket & ((1 << sub_bits) - 1);
+	*width = UINT64CONST(1) << (msb - sub_bits);
+	*lower = (UINT64CONST(1) << msb) + sub * *width;
 }
 
 /*
  * The value below which the given fraction of the counted values fall,
- * interpolated linearly inside its bucket (each value taken at the middle
- * of its share of the bucket) and never above the largest value
- * seen.  Returns -1 when the histogram is empty.
+ * never above the largest value seen.  extra_zeros are counted as values 0
+ * on top of the histogram (samples that saw nothing).  A bucket of width 1
+ * gives its value exactly; a wider one is interpolated linearly (each value
+ * taken at the middle of its share of the bucket).  Returns -1 when there is
+ * nothing counted.
  */
 double
-pgps_hist_percentile(const uint32 *hist, int nbuckets, double fraction,
-					 uint64 max_value)
+pgps_hist_percentile(const uint32 *hist, int sub_bits, int max_msb,
+					 uint64 extra_zeros, double fraction, uint64 max_value)
 {
-	uint64		total = 0;
-	uint64		seen = 0;
+	int			n = nbuckets(sub_bits, max_msb);
+	uint64		total = extra_zeros;
+	uint64		seen;
 	double		rank;
 	int			i;
 
-	for (i = 0; i < nbuckets; i++)
+	for (i = 0; i < n; i++)
 		total += hist[i];
 	if (total == 0)
 		return -1;
 
 	/* the rank of the wanted value, 1-based, as in a sorted list */
-	rank = fraction * total;
+	rank = ceil(fraction * total);
 	if (rank < 1)
 		rank = 1;
 
-	for (i = 0; i < nbuckets; i++)
+	seen = extra_zeros;
+	if (seen >= rank)
+		return 0;
+	for (i = 0; i < n; i++)
 	{
 		uint64		lower;
 		uint64		width;
@@ -89,7 +106,9 @@ pgps_hist_percentile(const uint32 *hist, int nbuckets, double fraction,
 			seen += hist[i];
 			continue;
 		}
-		bucket_bounds(i, &lower, &width);
+		bucket_bounds(i, sub_bits, &lower, &width);
+		if (width == 1)
+			return Min((double) lower, (double) max_value);
 		value = lower + width * ((rank - seen - 0.5) / hist[i]);
 		return Min(value, (double) max_value);
 	}

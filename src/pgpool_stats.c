@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * pgpool_stats.c
- *		Module entry point: settings, and the hooks that pgpool_stats
- *		installs when it is preloaded.
+ *		Module entry point: settings, and the hooks and the background
+ *		worker that pgpool_stats installs when it is preloaded.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +23,10 @@ PG_MODULE_MAGIC;
 int			pgps_max_entries = 1000;
 bool		pgps_track_client_addr = true;
 int			pgps_short_session_ms = 1000;
+int			pgps_sample_interval_ms = 100;
+int			pgps_history_interval_s = 60;
+int			pgps_history_size = 1440;
+int			pgps_history_rows = 65536;
 
 #ifdef PGPS_HAVE_SHMEM_REQUEST_HOOK
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -83,6 +87,50 @@ define_settings(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("pgpool_stats.sample_interval",
+							"Time between two samples of the sessions' states.",
+							NULL,
+							&pgps_sample_interval_ms,
+							100,
+							10,
+							3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgpool_stats.history_interval",
+							"Width of a history bucket.",
+							NULL,
+							&pgps_history_interval_s,
+							60,
+							1,
+							86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgpool_stats.history_size",
+							"Number of history buckets kept.",
+							"When all are in use, the oldest bucket goes.",
+							&pgps_history_size,
+							1440,
+							2,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgpool_stats.history_rows",
+							"Number of (bucket, key) rows the history holds.",
+							"When all are in use, the oldest bucket goes with its rows.",
+							&pgps_history_rows,
+							65536,
+							100,
+							10000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("pgpool_stats");
 }
 
@@ -109,4 +157,5 @@ _PG_init(void)
 	shmem_startup_hook = pgps_shmem_startup_hook;
 
 	pgps_install_conn_hooks();
+	pgps_register_collector();
 }

@@ -6,15 +6,20 @@
  *
  * Note about locking:
  *
- * - pgps_state->lock (an LWLock of the "pgpool_stats" tranche) protects the
- *	 layout of the hash: look-ups hold it shared, insertion, eviction and
- *	 reset hold it exclusive.
+ * - Three LWLocks of the "pgpool_stats" tranche, always taken in this order:
+ *	 sample_lock (whoever takes a sample), lock, history_lock.
+ * - pgps_state->lock protects the layout of the hash: look-ups hold it
+ *	 shared, insertion, eviction and reset hold it exclusive.  An entry
+ *	 with open connections is never removed, so a slot's entry pointer stays
+ *	 valid while the session lives; the sampler reads slots holding the lock
+ *	 shared, so no entry it finds there can go while it works.
  * - Each entry's spinlock protects its counters.  A writer holds the LWLock
  *	 (either mode) and then the spinlock; a reader copies the counters out
  *	 under the spinlock and builds tuples after releasing every lock.
  * - While the LWLock is held exclusive no one can be updating any entry, so
  *	 eviction and reset read and write counters without the spinlocks.
  * - pgps_state->mutex protects the global counters of the shared state.
+ * - history_lock protects the history ring (history.c).
  * - Nothing in this file throws while holding a lock, and nothing here is
  *	 slow but the eviction scan, which runs only when the table is full.
  *
@@ -24,6 +29,8 @@
 
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "storage/proc.h"
+#include "utils/backend_status.h"
 #include "storage/shmem.h"
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
@@ -41,10 +48,21 @@ static void *carve_alloc(Size size);
 
 /*
  * All of pgpool_stats' shared memory is one named region ("pgpool_stats" in
- * pg_shmem_allocations): the shared state, then the hash table's header and
- * directory, then the space its segments and entries are carved from.  One
- * region makes the figure in pgpool_stats_info checkable.
+ * pg_shmem_allocations): the shared state, the session slots, the history
+ * ring's buckets and rows, the hash table's header and directory, then the
+ * space its segments and entries are carved from.  One region makes the
+ * figure in pgpool_stats_info checkable.
  */
+typedef struct pgpsLayout
+{
+	Size		slots;			/* offsets from the start of the region */
+	Size		buckets;
+	Size		rows;
+	Size		hash_header;
+	Size		carve;
+	Size		total;			/* size of the region */
+} pgpsLayout;
+
 static Size
 hash_header_size(HASHCTL *info, int *flags)
 {
@@ -56,26 +74,42 @@ hash_header_size(HASHCTL *info, int *flags)
 	return MAXALIGN(hash_get_shared_size(info, *flags));
 }
 
-/* Room for the hash's segments and entries, with slack for alignment */
-static Size
-hash_carve_size(void)
+static void
+compute_layout(pgpsLayout *layout, HASHCTL *info, int *flags)
 {
-	return add_size(hash_estimate_size(pgps_max_entries, sizeof(pgpsEntry)),
-					PGPS_CARVE_SLACK);
+	Size		off = MAXALIGN(sizeof(pgpsSharedState));
+
+	layout->slots = off;
+	off = add_size(off, MAXALIGN(mul_size(pgps_num_slots(), sizeof(pgpsSlot))));
+	layout->buckets = off;
+	off = add_size(off, MAXALIGN(mul_size(pgps_history_size, sizeof(pgpsHistBucket))));
+	layout->rows = off;
+	off = add_size(off, MAXALIGN(mul_size(pgps_history_rows, sizeof(pgpsHistRow))));
+	layout->hash_header = off;
+	off = add_size(off, hash_header_size(info, flags));
+	layout->carve = off;
+	/* the hash's segments and entries, with slack for alignment */
+	off = add_size(off, hash_estimate_size(pgps_max_entries, sizeof(pgpsEntry)));
+	layout->total = add_size(off, PGPS_CARVE_SLACK);
 }
 
 /* Shared memory needed at the current settings: what pgpool_stats_info shows */
 Size
 pgps_shmem_size(void)
 {
+	pgpsLayout	layout;
 	HASHCTL		info;
 	int			flags;
-	Size		size;
 
-	size = MAXALIGN(sizeof(pgpsSharedState));
-	size = add_size(size, hash_header_size(&info, &flags));
-	size = add_size(size, hash_carve_size());
-	return size;
+	compute_layout(&layout, &info, &flags);
+	return layout.total;
+}
+
+/* Client backends that can exist at once: the size of the slot array */
+int
+pgps_num_slots(void)
+{
+	return PGPS_MAX_BACKENDS;
 }
 
 /*
@@ -102,7 +136,7 @@ void
 pgps_shmem_request(void)
 {
 	RequestAddinShmemSpace(pgps_shmem_size());
-	RequestNamedLWLockTranche("pgpool_stats", 1);
+	RequestNamedLWLockTranche("pgpool_stats", 3);
 }
 
 /*
@@ -115,30 +149,38 @@ pgps_shmem_startup(void)
 	bool		found;
 	HASHCTL		info;
 	int			flags;
-	Size		header_size;
+	pgpsLayout	layout;
+	char	   *base;
 
 	pgps_state = NULL;
 	pgps_hash = NULL;
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 
-	header_size = hash_header_size(&info, &flags);
-	pgps_state = ShmemInitStruct("pgpool_stats", pgps_shmem_size(), &found);
+	compute_layout(&layout, &info, &flags);
+	pgps_state = ShmemInitStruct("pgpool_stats", layout.total, &found);
+	base = (char *) pgps_state;
 	if (!found)
 	{
-		pgps_state->lock = &(GetNamedLWLockTranche("pgpool_stats"))->lock;
+		LWLockPadded *locks = GetNamedLWLockTranche("pgpool_stats");
+
+		memset(pgps_state, 0, layout.carve);
+		pgps_state->lock = &locks[0].lock;
+		pgps_state->sample_lock = &locks[1].lock;
+		pgps_state->history_lock = &locks[2].lock;
+		pgps_state->slots = (pgpsSlot *) (base + layout.slots);
+		pgps_state->buckets = (pgpsHistBucket *) (base + layout.buckets);
+		pgps_state->rows = (pgpsHistRow *) (base + layout.rows);
 		SpinLockInit(&pgps_state->mutex);
-		pgps_state->evicted = 0;
-		pgps_state->dropped = 0;
 		pgps_state->stats_reset = GetCurrentTimestamp();
-		pgps_state->carve_start = MAXALIGN(sizeof(pgpsSharedState)) + header_size;
-		pgps_state->carve_size = hash_carve_size();
+		pgps_state->carve_start = layout.carve;
+		pgps_state->carve_size = layout.total - layout.carve;
 		pgps_state->carve_used = 0;
 	}
 	else
 		flags |= HASH_ATTACH;
 
-	info.hctl = (HASHHDR *) ((char *) pgps_state + MAXALIGN(sizeof(pgpsSharedState)));
+	info.hctl = (HASHHDR *) (base + layout.hash_header);
 	pgps_hash = hash_create("pgpool_stats hash", pgps_max_entries, &info, flags);
 
 	LWLockRelease(AddinShmemInitLock);
@@ -203,10 +245,14 @@ pgps_entry_get(const pgpsKey *key, bool create)
 	if (!found)
 	{
 		/* the key is already in place; the rest starts from zero */
+		memset((char *) entry + sizeof(pgpsKey), 0,
+			   sizeof(pgpsEntry) - sizeof(pgpsKey));
 		SpinLockInit(&entry->mutex);
 		entry->last_seen = GetCurrentTimestamp();
-		memset(&entry->churn, 0, sizeof(entry->churn));
 		entry->churn.first_seen = entry->last_seen;
+		SpinLockAcquire(&pgps_state->mutex);
+		entry->activity.window_start_no = pgps_state->samples_taken;
+		SpinLockRelease(&pgps_state->mutex);
 	}
 	return entry;
 }
@@ -251,9 +297,9 @@ pgps_count_dropped(void)
 }
 
 /*
- * Forget all statistics.  Keys with open connections keep their entry and
- * their open_connections (live sessions stay exact across a reset); all
- * other keys go.
+ * Forget all statistics, history included.  Keys with open connections keep
+ * their entry and their open_connections (live sessions stay exact across a
+ * reset, and so do the slots that point at them); all other keys go.
  */
 void
 pgps_reset_all(void)
@@ -261,8 +307,12 @@ pgps_reset_all(void)
 	HASH_SEQ_STATUS status;
 	pgpsEntry  *entry;
 	TimestampTz now = GetCurrentTimestamp();
+	int64		samples;
 
 	LWLockAcquire(pgps_state->lock, LW_EXCLUSIVE);
+	SpinLockAcquire(&pgps_state->mutex);
+	samples = pgps_state->samples_taken;
+	SpinLockRelease(&pgps_state->mutex);
 
 	hash_seq_init(&status, pgps_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
@@ -275,10 +325,18 @@ pgps_reset_all(void)
 			continue;
 		}
 		memset(&entry->churn, 0, sizeof(entry->churn));
+		memset(&entry->activity, 0, sizeof(entry->activity));
 		entry->churn.open_connections = open;
 		entry->churn.first_seen = now;
 		entry->last_seen = now;
+		entry->activity.window_start_no = samples;
 	}
+
+	LWLockAcquire(pgps_state->history_lock, LW_EXCLUSIVE);
+	pgps_state->bucket_tail = pgps_state->bucket_head;
+	pgps_state->row_tail = pgps_state->row_head;
+	pgps_state->rows_lost = 0;
+	LWLockRelease(pgps_state->history_lock);
 
 	SpinLockAcquire(&pgps_state->mutex);
 	pgps_state->evicted = 0;
@@ -318,6 +376,13 @@ pgps_entry_snapshot(long *count)
 	return copy;
 }
 
+/* The hash itself, for a walk under the main lock (history.c) */
+HTAB *
+pgps_entry_hash(void)
+{
+	return pgps_hash;
+}
+
 /* Number of keys in use */
 long
 pgps_entry_count(void)
@@ -328,4 +393,36 @@ pgps_entry_count(void)
 	n = hash_get_num_entries(pgps_hash);
 	LWLockRelease(pgps_state->lock);
 	return n;
+}
+
+/*
+ * Publish this backend's session in its slot, so the sampler finds it.
+ * Called with the main lock held, when the session is counted as open.
+ */
+void
+pgps_slot_set(pgpsEntry *entry)
+{
+	int			i = PGPS_MY_SLOT;
+	pgpsSlot   *slot;
+
+	if (i < 0 || i >= pgps_num_slots())
+		return;
+	slot = &pgps_state->slots[i];
+	slot->entry = entry;
+	slot->proc = MyProc;
+	slot->status = MyBEEntry;
+	pg_write_barrier();
+	slot->pid = MyProcPid;
+}
+
+/* Withdraw this backend's session from its slot; never throws */
+void
+pgps_slot_clear(void)
+{
+	int			i = PGPS_MY_SLOT;
+
+	if (i < 0 || i >= pgps_num_slots())
+		return;
+	pgps_state->slots[i].pid = 0;
+	pg_write_barrier();
 }

@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include <math.h>
 #include <sys/socket.h>
 
 #include "catalog/pg_authid.h"
@@ -18,7 +19,10 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/inet.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -26,11 +30,19 @@
 #include "pgpool_stats.h"
 
 PG_FUNCTION_INFO_V1(pgpool_stats_connections_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_activity_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_history_1_0);
 PG_FUNCTION_INFO_V1(pgpool_stats_info_1_0);
 PG_FUNCTION_INFO_V1(pgpool_stats_reset_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_sample_1_0);
 
 #define CONNECTIONS_COLS	19
-#define INFO_COLS			6
+#define ACTIVITY_COLS		19
+#define HISTORY_COLS		15
+#define INFO_COLS			14
+
+/* History buckets the activity view's sparkline spans */
+#define TREND_BUCKETS		20
 
 /* The inet datum of a key's client address, or NULL for none */
 static Datum
@@ -76,6 +88,48 @@ sees_all_rows(void)
 	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 }
 
+/* A percentile of a key's session lifetimes in ms, -1 if none ended */
+static double
+lifetime_ms(const pgpsChurn *c, double fraction)
+{
+	double		us = pgps_hist_percentile(c->session_hist, PGPS_HIST_SUB_BITS,
+										  PGPS_HIST_MAX_MSB, 0, fraction,
+										  c->session_max_us);
+
+	return us < 0 ? -1 : us / 1000.0;
+}
+
+/* The key columns every view starts with: dbid, userid, name, address */
+static int
+key_columns(const pgpsKey *key, bool full, Datum *values, bool *nulls)
+{
+	values[0] = ObjectIdGetDatum(key->dbid);
+	values[1] = ObjectIdGetDatum(key->userid);
+	if (full)
+	{
+		values[2] = CStringGetTextDatum(key->appname);
+		values[3] = addr_datum(&key->addr, &nulls[3]);
+	}
+	else
+	{
+		nulls[2] = true;
+		nulls[3] = true;
+	}
+	return 4;
+}
+
+/* The global counters of the shared state, copied under its mutex */
+static pgpsSharedState
+state_copy(void)
+{
+	pgpsSharedState copy;
+
+	SpinLockAcquire(&pgps_state->mutex);
+	memcpy(&copy, pgps_state, sizeof(copy));
+	SpinLockRelease(&pgps_state->mutex);
+	return copy;
+}
+
 /* One row of pgpool_stats_connections */
 static void
 connections_row(const pgpsEntry *entry, bool full, TimestampTz now,
@@ -83,21 +137,8 @@ connections_row(const pgpsEntry *entry, bool full, TimestampTz now,
 {
 	const pgpsChurn *c = &entry->churn;
 	double		window_s;
-	int			i = 0;
+	int			i = key_columns(&entry->key, full, values, nulls);
 
-	values[i++] = ObjectIdGetDatum(entry->key.dbid);
-	values[i++] = ObjectIdGetDatum(entry->key.userid);
-	if (full)
-	{
-		values[i++] = CStringGetTextDatum(entry->key.appname);
-		values[i] = addr_datum(&entry->key.addr, &nulls[i]);
-		i++;
-	}
-	else
-	{
-		nulls[i++] = true;
-		nulls[i++] = true;
-	}
 	values[i++] = Int64GetDatum(c->connections);
 	values[i++] = Int64GetDatum(c->disconnections);
 	values[i++] = Int64GetDatum(c->auth_failures);
@@ -112,13 +153,9 @@ connections_row(const pgpsEntry *entry, bool full, TimestampTz now,
 							   (double) c->session_total_us / c->disconnections / 1000.0 : -1,
 							   &nulls[i]);
 	i++;
-	values[i] = float8_or_null(pgps_hist_percentile(c->session_hist, PGPS_HIST_BUCKETS,
-													0.50, c->session_max_us) / 1000.0,
-							   &nulls[i]);
+	values[i] = float8_or_null(lifetime_ms(c, 0.50), &nulls[i]);
 	i++;
-	values[i] = float8_or_null(pgps_hist_percentile(c->session_hist, PGPS_HIST_BUCKETS,
-													0.95, c->session_max_us) / 1000.0,
-							   &nulls[i]);
+	values[i] = float8_or_null(lifetime_ms(c, 0.95), &nulls[i]);
 	i++;
 	values[i] = float8_or_null(c->disconnections > 0 ?
 							   c->session_max_us / 1000.0 : -1, &nulls[i]);
@@ -155,9 +192,7 @@ pgpool_stats_connections_1_0(PG_FUNCTION_ARGS)
 	see_all = sees_all_rows();
 
 	entries = pgps_entry_snapshot(&count);
-	SpinLockAcquire(&pgps_state->mutex);
-	stats_reset = pgps_state->stats_reset;
-	SpinLockRelease(&pgps_state->mutex);
+	stats_reset = state_copy().stats_reset;
 
 	for (n = 0; n < count; n++)
 	{
@@ -173,6 +208,215 @@ pgpool_stats_connections_1_0(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/*
+ * The sparkline of one key: its max_active in each of the trend buckets,
+ * scaled to its own maximum, one character a bucket (block characters in
+ * UTF-8 databases, an ASCII ramp elsewhere).
+ */
+static char *
+sparkline(const int32 *values, int n)
+{
+	static const char *const blocks[] = {
+		"\u2581", "\u2582", "\u2583", "\u2584",
+		"\u2585", "\u2586", "\u2587", "\u2588"
+	};
+	static const char ascii[] = "_.-:=+*#";
+	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
+	StringInfoData buf;
+	int32		max = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		max = Max(max, values[i]);
+	initStringInfo(&buf);
+	for (i = 0; i < n; i++)
+	{
+		/* zero is the lowest level, anything above it at least the next */
+		int			level = (max == 0) ? 0 :
+			(int) ceil((double) values[i] * 7 / max);
+
+		if (utf8)
+			appendStringInfoString(&buf, blocks[level]);
+		else
+			appendStringInfoChar(&buf, ascii[level]);
+	}
+	return buf.data;
+}
+
+/* max_active of each key in the newest TREND_BUCKETS buckets */
+typedef struct TrendEntry
+{
+	pgpsKey		key;
+	int32		values[TREND_BUCKETS];
+} TrendEntry;
+
+static HTAB *
+trend_table(int *nbuckets)
+{
+	HASHCTL		ctl;
+	HTAB	   *table;
+	pgpsHistRow *rows;
+	pgpsHistBucket *buckets;
+	int			b;
+
+	buckets = pgps_history_snapshot(TREND_BUCKETS, nbuckets, &rows);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pgpsKey);
+	ctl.entrysize = sizeof(TrendEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	table = hash_create("pgpool_stats trend", 64, &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (b = 0; b < *nbuckets; b++)
+	{
+		int			r;
+
+		for (r = 0; r < buckets[b].nrows; r++)
+		{
+			pgpsHistRow *row = &rows[buckets[b].first_row + r];
+			bool		found;
+			TrendEntry *t = hash_search(table, &row->key, HASH_ENTER, &found);
+
+			if (!found)
+				memset(t->values, 0, sizeof(t->values));
+			t->values[b] = row->max_active;
+		}
+	}
+	return table;
+}
+
+/* One row of pgpool_stats_activity */
+static void
+activity_row(const pgpsEntry *entry, bool full, const pgpsSharedState *st,
+			 HTAB *trend, int ntrend, Datum *values, bool *nulls)
+{
+	const pgpsActivity *a = &entry->activity;
+	int64		samples = Max(st->samples_taken - a->window_start_no, 0);
+	int64		zeros = Max(samples - a->nonzero_samples, 0);
+	pgpsCounts	latest;
+	TrendEntry *t;
+	int32		none[TREND_BUCKETS] = {0};
+	int			i = key_columns(&entry->key, full, values, nulls);
+
+	memset(&latest, 0, sizeof(latest));
+	if (a->last_sample_no == st->samples_taken && samples > 0)
+		latest = a->latest;
+	values[i++] = Int32GetDatum(latest.total);
+	values[i++] = Int32GetDatum(latest.active);
+	values[i++] = Int32GetDatum(latest.idle);
+	values[i++] = Int32GetDatum(latest.idle_in_xact);
+	values[i++] = Int32GetDatum(latest.idle_in_xact_aborted);
+	values[i++] = Int32GetDatum(latest.waiting);
+	values[i++] = Int32GetDatum(a->peak_total);
+	values[i++] = Int32GetDatum(a->peak_active);
+	values[i] = float8_or_null(samples > 0 ? (double) a->sum_active / samples : -1,
+							   &nulls[i]);
+	i++;
+	values[i] = float8_or_null(pgps_hist_percentile(a->hist_active, PGPS_COUNT_SUB_BITS,
+													PGPS_COUNT_MAX_MSB, zeros, 0.95,
+													a->peak_active), &nulls[i]);
+	i++;
+	values[i] = float8_or_null(pgps_hist_percentile(a->hist_active, PGPS_COUNT_SUB_BITS,
+													PGPS_COUNT_MAX_MSB, zeros, 0.99,
+													a->peak_active), &nulls[i]);
+	i++;
+	values[i++] = Float8GetDatum(a->longest_iit_us / 1e6);
+	values[i++] = Int64GetDatum(samples);
+	values[i] = timestamp_or_null(samples > 0 ? st->last_sample : 0, &nulls[i]);
+	i++;
+	t = hash_search(trend, &entry->key, HASH_FIND, NULL);
+	values[i++] = CStringGetTextDatum(sparkline(t ? t->values : none, ntrend));
+	Assert(i == ACTIVITY_COLS);
+}
+
+/* State counts and their statistics, one row per key */
+Datum
+pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pgpsEntry  *entries;
+	pgpsSharedState st;
+	HTAB	   *trend;
+	int			ntrend;
+	long		count;
+	long		n;
+	bool		see_all;
+	Oid			me = GetUserId();
+
+	pgps_check_loaded();
+	pgps_init_srf(fcinfo);
+	see_all = sees_all_rows();
+
+	/* statistics first, then the state: no sample is counted twice */
+	entries = pgps_entry_snapshot(&count);
+	st = state_copy();
+	trend = trend_table(&ntrend);
+
+	for (n = 0; n < count; n++)
+	{
+		Datum		values[ACTIVITY_COLS];
+		bool		nulls[ACTIVITY_COLS];
+
+		memset(nulls, 0, sizeof(nulls));
+		activity_row(&entries[n], see_all || entries[n].key.userid == me,
+					 &st, trend, ntrend, values, nulls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* One row per closed history bucket and key */
+Datum
+pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pgpsHistBucket *buckets;
+	pgpsHistRow *rows;
+	int			nbuckets;
+	int			b;
+	bool		see_all;
+	Oid			me = GetUserId();
+
+	pgps_check_loaded();
+	pgps_init_srf(fcinfo);
+	see_all = sees_all_rows();
+
+	buckets = pgps_history_snapshot(0, &nbuckets, &rows);
+	for (b = 0; b < nbuckets; b++)
+	{
+		int			r;
+
+		for (r = 0; r < buckets[b].nrows; r++)
+		{
+			const pgpsHistRow *row = &rows[buckets[b].first_row + r];
+			int64		samples = buckets[b].samples;
+			Datum		values[HISTORY_COLS];
+			bool		nulls[HISTORY_COLS];
+			int			i = 0;
+
+			memset(nulls, 0, sizeof(nulls));
+			values[i++] = TimestampTzGetDatum(buckets[b].start);
+			values[i++] = TimestampTzGetDatum(buckets[b].end);
+			i += key_columns(&row->key, see_all || row->key.userid == me,
+							 &values[i], &nulls[i]);
+			values[i++] = Int64GetDatum(samples);
+			values[i] = float8_or_null(samples > 0 ? (double) row->sum_total / samples : -1,
+									   &nulls[i]);
+			i++;
+			values[i++] = Int32GetDatum(row->max_total);
+			values[i] = float8_or_null(samples > 0 ? (double) row->sum_active / samples : -1,
+									   &nulls[i]);
+			i++;
+			values[i++] = Int32GetDatum(row->max_active);
+			values[i++] = Int32GetDatum(row->max_iit);
+			values[i++] = Int32GetDatum(row->connections);
+			values[i++] = Int32GetDatum(row->disconnections);
+			Assert(i == HISTORY_COLS);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
+
 /* One row about the extension itself */
 Datum
 pgpool_stats_info_1_0(PG_FUNCTION_ARGS)
@@ -180,31 +424,53 @@ pgpool_stats_info_1_0(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[INFO_COLS];
 	bool		nulls[INFO_COLS];
-	int64		evicted;
-	int64		dropped;
-	TimestampTz stats_reset;
+	pgpsSharedState st;
+	int64		buckets;
+	int64		rows_lost;
 	int			i = 0;
 
 	pgps_check_loaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	SpinLockAcquire(&pgps_state->mutex);
-	evicted = pgps_state->evicted;
-	dropped = pgps_state->dropped;
-	stats_reset = pgps_state->stats_reset;
-	SpinLockRelease(&pgps_state->mutex);
+	st = state_copy();
+	LWLockAcquire(pgps_state->history_lock, LW_SHARED);
+	buckets = pgps_state->bucket_head - pgps_state->bucket_tail;
+	rows_lost = pgps_state->rows_lost;
+	LWLockRelease(pgps_state->history_lock);
 
 	memset(nulls, 0, sizeof(nulls));
+	values[i++] = Int32GetDatum(st.worker_pid != 0 ? st.worker_interval_ms
+								: pgps_sample_interval_ms);
+	values[i++] = Int64GetDatum(st.samples_taken);
+	values[i] = timestamp_or_null(st.last_sample, &nulls[i]);
+	i++;
+	values[i] = float8_or_null(st.samples_taken > 0 ?
+							   st.total_sample_us / st.samples_taken : -1, &nulls[i]);
+	i++;
+	values[i] = float8_or_null(st.samples_taken > 0 ? st.max_sample_us : -1, &nulls[i]);
+	i++;
 	values[i++] = Int64GetDatum(pgps_entry_count());
 	values[i++] = Int32GetDatum(pgps_max_entries);
-	values[i++] = Int64GetDatum(evicted);
-	values[i++] = Int64GetDatum(dropped);
-	values[i++] = TimestampTzGetDatum(stats_reset);
+	values[i++] = Int64GetDatum(st.evicted);
+	values[i++] = Int64GetDatum(st.dropped);
+	values[i++] = Int64GetDatum(buckets);
+	nulls[i] = (st.worker_pid == 0);
+	values[i++] = Int32GetDatum(st.worker_pid);
+	values[i++] = TimestampTzGetDatum(st.stats_reset);
 	values[i++] = Int64GetDatum((int64) pgps_shmem_size());
+	values[i++] = Int64GetDatum(rows_lost);
 	Assert(i == INFO_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* Take a sample now; returns the number of client sessions it saw */
+Datum
+pgpool_stats_sample_1_0(PG_FUNCTION_ARGS)
+{
+	pgps_check_loaded();
+	PG_RETURN_INT32(pgps_sample());
 }
 
 /* Forget all statistics but the open connections of live sessions */

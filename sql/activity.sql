@@ -1,0 +1,27 @@
+-- pgpool_stats_activity and pgpool_stats_history: the contract's columns,
+-- and this session as the sampler sees it.
+SELECT attname, atttypid::regtype
+  FROM pg_attribute
+ WHERE attrelid = 'pgpool_stats_activity'::regclass AND attnum > 0
+ ORDER BY attnum;
+SELECT attname, atttypid::regtype
+  FROM pg_attribute
+ WHERE attrelid = 'pgpool_stats_history'::regclass AND attnum > 0
+ ORDER BY attnum;
+
+-- Within one statement this session is active in every sample, whoever
+-- takes it (the worker samples on its own too).
+SELECT x.seen >= 1 AS saw_sessions,
+       s.total, s.active, s.idle, s.idle_in_transaction, s.waiting,
+       s.peak_total >= 1 AS peak, s.samples >= 1 AS sampled,
+       s.last_sample IS NOT NULL AS has_last_sample
+  FROM (SELECT pgpool_stats_sample() AS seen) x,
+       pgpool_stats_activity s
+ WHERE s.application_name = current_setting('application_name');
+
+-- Only superusers (and whoever is granted it) may sample on demand.
+CREATE ROLE pgps_regress_sampler;
+SET ROLE pgps_regress_sampler;
+SELECT pgpool_stats_sample();
+RESET ROLE;
+DROP ROLE pgps_regress_sampler;

@@ -1,0 +1,327 @@
+/*-------------------------------------------------------------------------
+ *
+ * collector.c
+ *		The background worker that samples what every client session is
+ *		doing, and one sample, which pgpool_stats_sample() takes too.
+ *
+ * A sample reads each session's own backend status entry (the data behind
+ * pg_stat_activity) and its PGPROC's wait event through the pointers the
+ * session left in its slot when it was established: no SQL, no snapshot of
+ * the whole status array, O(1) per session.  Each session counts under the
+ * key it connected with, so a key's sampled total matches its
+ * open_connections.
+ *
+ * The worker connects to no database (it shows in pg_stat_activity, with
+ * its wait event), so it also runs on a hot standby.  SIGHUP
+ * reloads the settings; SIGTERM ends it with exit code 1, so the postmaster
+ * starts it again a second later (the statistics live in shared memory and
+ * are not lost); postmaster death ends it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "portability/instr_time.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "pgpool_stats.h"
+
+/* Register the worker; called from _PG_init at preload */
+void
+pgps_register_collector(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	/* a connection to no database: the worker shows in pg_stat_activity */
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = 1;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pgpool_stats");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pgps_collector_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pgpool_stats collector");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pgpool_stats collector");
+	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * The state of one session, read from its status entry with the
+ * changecount protocol.  False if the entry changed hands (the session
+ * ended) or kept changing.
+ */
+static bool
+read_state(const pgpsSlot *slot, int pid, BackendState *state,
+		   TimestampTz *state_start)
+{
+	volatile PgBackendStatus *be = slot->status;
+	int			attempt;
+
+	if (be == NULL)
+		return false;
+	for (attempt = 0; attempt < 100; attempt++)
+	{
+		int			before;
+		int			after;
+		int			owner;
+
+		pgstat_begin_read_activity(be, before);
+		owner = be->st_procpid;
+		*state = be->st_state;
+		*state_start = be->st_state_start_timestamp;
+		pgstat_end_read_activity(be, after);
+		if (pgstat_read_activity_complete(before, after))
+			return owner == pid;
+	}
+	return false;
+}
+
+/* Count one session into its entry's scratch for the current sample */
+static void
+count_session(pgpsEntry *entry, BackendState state, TimestampTz state_start,
+			  uint32 wait_event_info, TimestampTz now)
+{
+	pgpsCounts *c = &entry->scratch;
+
+	c->total++;
+	switch (state)
+	{
+		case STATE_RUNNING:
+		case STATE_FASTPATH:
+			c->active++;
+			if ((wait_event_info & 0xFF000000) == PG_WAIT_LOCK)
+				c->waiting++;
+			break;
+		case STATE_IDLE:
+			c->idle++;
+			break;
+		case STATE_IDLEINTRANSACTION:
+		case STATE_IDLEINTRANSACTION_ABORTED:
+			if (state == STATE_IDLEINTRANSACTION)
+				c->idle_in_xact++;
+			else
+				c->idle_in_xact_aborted++;
+			if (state_start > 0)
+				entry->scratch_iit_us = Max(entry->scratch_iit_us,
+											now - state_start);
+			break;
+		default:
+			/* starting up, or track_activities is off: total only */
+			break;
+	}
+}
+
+/* Fold one key's scratch into its statistics; caller holds the spinlock */
+static void
+fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
+{
+	pgpsActivity *a = &entry->activity;
+	const pgpsCounts *c = &entry->scratch;
+	int32		iit = c->idle_in_xact + c->idle_in_xact_aborted;
+	int32		busy = c->active + iit;
+
+	a->latest = *c;
+	a->last_sample_no = sample_no;
+	a->last_sample = now;
+	a->nonzero_samples++;
+	if (busy == c->total)
+		a->saturated_samples++;
+	a->peak_total = Max(a->peak_total, c->total);
+	a->peak_active = Max(a->peak_active, c->active);
+	a->sum_total += c->total;
+	a->sum_active += c->active;
+	a->sum_busy += busy;
+	a->longest_iit_us = Max(a->longest_iit_us, entry->scratch_iit_us);
+	a->hist_active[pgps_count_bucket(c->active)]++;
+	a->hist_busy[pgps_count_bucket(busy)]++;
+	a->hist_total[pgps_count_bucket(c->total)]++;
+
+	a->bucket_touched = true;
+	a->bucket_max_total = Max(a->bucket_max_total, c->total);
+	a->bucket_max_active = Max(a->bucket_max_active, c->active);
+	a->bucket_max_iit = Max(a->bucket_max_iit, iit);
+	a->bucket_sum_total += c->total;
+	a->bucket_sum_active += c->active;
+}
+
+/*
+ * Take one sample: count every client session by state under its key, fold
+ * the counts into the statistics, and close the history bucket when its
+ * time is up.  Returns the number of sessions seen.  The worker and
+ * pgpool_stats_sample() both call this; the sample lock keeps them apart.
+ * Allocates in the current memory context.
+ */
+int
+pgps_sample(void)
+{
+	int			nslots = pgps_num_slots();
+	pgpsEntry **touched;
+	int			ntouched = 0;
+	int			seen = 0;
+	int64		sample_no;
+	TimestampTz now;
+	instr_time	start;
+	instr_time	duration;
+	double		us;
+	int			i;
+
+	touched = palloc(sizeof(pgpsEntry *) * Max(nslots, 1));
+
+	LWLockAcquire(pgps_state->sample_lock, LW_EXCLUSIVE);
+	INSTR_TIME_SET_CURRENT(start);
+	now = GetCurrentTimestamp();
+
+	/* a new history bucket begins with the first sample past the last */
+	if (now >= pgps_state->cur_bucket_end)
+		pgps_history_close_bucket(now);
+
+	SpinLockAcquire(&pgps_state->mutex);
+	sample_no = ++pgps_state->samples_taken;
+	SpinLockRelease(&pgps_state->mutex);
+	pgps_state->cur_bucket_samples++;
+
+	LWLockAcquire(pgps_state->lock, LW_SHARED);
+	for (i = 0; i < nslots; i++)
+	{
+		pgpsSlot   *slot = &pgps_state->slots[i];
+		int			pid = slot->pid;
+		pgpsEntry  *entry;
+		BackendState state;
+		TimestampTz state_start;
+		uint32		wait_event_info;
+
+		if (pid == 0)
+			continue;
+		pg_read_barrier();
+		entry = slot->entry;
+		if (entry == NULL || !read_state(slot, pid, &state, &state_start))
+			continue;
+		wait_event_info = slot->proc ?
+			*((volatile uint32 *) &slot->proc->wait_event_info) : 0;
+
+		if (entry->scratch_no != sample_no)
+		{
+			entry->scratch_no = sample_no;
+			memset(&entry->scratch, 0, sizeof(entry->scratch));
+			entry->scratch_iit_us = 0;
+			touched[ntouched++] = entry;
+		}
+		count_session(entry, state, state_start, wait_event_info, now);
+		seen++;
+	}
+	for (i = 0; i < ntouched; i++)
+	{
+		SpinLockAcquire(&touched[i]->mutex);
+		fold_sample(touched[i], sample_no, now);
+		SpinLockRelease(&touched[i]->mutex);
+	}
+	LWLockRelease(pgps_state->lock);
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	us = INSTR_TIME_GET_MICROSEC(duration);
+	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->last_sample = now;
+	pgps_state->total_sample_us += us;
+	pgps_state->max_sample_us = Max(pgps_state->max_sample_us, us);
+	SpinLockRelease(&pgps_state->mutex);
+
+	LWLockRelease(pgps_state->sample_lock);
+	pfree(touched);
+	return seen;
+}
+
+/* Tell readers which interval the worker samples at */
+static void
+publish_interval(void)
+{
+	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->worker_interval_ms = pgps_sample_interval_ms;
+	SpinLockRelease(&pgps_state->mutex);
+}
+
+/* Exit callback of the worker: it is no longer running */
+static void
+collector_exit(int code, Datum arg)
+{
+	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->worker_pid = 0;
+	SpinLockRelease(&pgps_state->mutex);
+}
+
+/* Main loop of the worker */
+void
+pgps_collector_main(Datum main_arg)
+{
+	MemoryContext loop_context;
+	TimestampTz next_sample;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	if (pgps_state == NULL)
+		proc_exit(0);			/* not preloaded: cannot happen, do nothing */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->worker_pid = MyProcPid;
+	SpinLockRelease(&pgps_state->mutex);
+	before_shmem_exit(collector_exit, (Datum) 0);
+	publish_interval();
+
+	loop_context = AllocSetContextCreate(TopMemoryContext,
+										 "pgpool_stats collector",
+										 ALLOCSET_SMALL_SIZES);
+	next_sample = GetCurrentTimestamp();
+
+	for (;;)
+	{
+		TimestampTz now;
+		long		delay_ms;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			publish_interval();
+			next_sample = GetCurrentTimestamp();
+		}
+
+		now = GetCurrentTimestamp();
+		if (now >= next_sample)
+		{
+			MemoryContext old = MemoryContextSwitchTo(loop_context);
+
+			pgps_sample();
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(loop_context);
+
+			/* keep to the schedule; if behind, sample next at now + interval */
+			next_sample = TimestampTzPlusMilliseconds(next_sample,
+													  pgps_sample_interval_ms);
+			if (next_sample <= now)
+				next_sample = TimestampTzPlusMilliseconds(now,
+														  pgps_sample_interval_ms);
+		}
+
+		delay_ms = (long) ((next_sample - GetCurrentTimestamp()) / 1000);
+		if (delay_ms > 0)
+			(void) WaitLatch(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 delay_ms, PGPS_WAIT_EVENT());
+		ResetLatch(MyLatch);
+	}
+}
