@@ -11,7 +11,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 use Exporter 'import';
-our @EXPORT = qw(pgps_node poll_bg bg_session run_psql churn_row);
+our @EXPORT = qw(pgps_node poll_bg bg_session bg_start run_psql churn_row);
 
 # A started cluster with pgpool_stats preloaded (unless no_preload => 1),
 # listening on the Unix socket and on 127.0.0.1, and the extension created
@@ -45,9 +45,17 @@ sub pgps_node
 # open no new connection, so they leave every count they read unchanged.
 sub bg_session
 {
-	my ($node, $appname, $dbname) = @_;
+	my ($node, $appname, %params) = @_;
 	local $ENV{PGAPPNAME} = $appname;
-	return $node->background_psql($dbname // 'postgres');
+	return $node->background_psql('postgres', %params);
+}
+
+# Send a statement through a session without waiting for it to finish
+# (a pg_sleep, a lock wait): returns once psql has read it.
+sub bg_start
+{
+	my ($bg, $sql) = @_;
+	$bg->query_until(qr/sending/, "\\echo sending\n$sql\n");
 }
 
 # Run a query through a session until it returns $expected; true if it did
