@@ -1,0 +1,73 @@
+# The bounded history: buckets of history_interval hold the right maxima and
+# connection counts, and the oldest goes when history_size is reached.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PgpsTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = pgps_node('history', conf => "pgpool_stats.history_interval = '1s'\n"
+	  . "pgpool_stats.history_size = 4\npgpool_stats.sample_interval = '50ms'");
+my $mon = bg_session($node, 'monitor');
+
+# 5 sessions of one application, 2 of them active, 1 idle in transaction.
+my @idle = map { bg_session($node, 'hist') } 1 .. 2;
+my $in_xact = bg_session($node, 'hist');
+$in_xact->query_safe('BEGIN; SELECT 1');
+my @active = map { bg_session($node, 'hist', on_error_stop => 0) } 1 .. 2;
+bg_start($_, 'SELECT pg_sleep(600);') for @active;
+ok( poll_bg($mon, q{SELECT count(*) FROM pg_stat_activity
+	 WHERE application_name = 'hist' AND state = 'active'}, '2'),
+	'sessions are in their states');
+
+# A bucket that began after all that holds exactly these maxima and averages.
+my $since = $mon->query_safe('SELECT now()');
+ok( poll_bg($mon, qq{
+	SELECT max_total || '|' || max_active || '|' || max_idle_in_transaction
+		   || '|' || avg_total || '|' || avg_active || '|' || (samples > 0)
+	  FROM pgpool_stats_history
+	 WHERE application_name = 'hist' AND bucket_start > '$since'
+	 ORDER BY bucket_start LIMIT 1}, '5|2|1|5|2|true'),
+	'a full bucket: max and average of total 5, active 2, idle in transaction 1');
+
+# Connections made in a bucket are counted in it.
+my $burst_since = $mon->query_safe('SELECT now()');
+run_psql($node, 'dbname=postgres application_name=burst', 'SELECT 1') for 1 .. 5;
+ok( poll_bg($mon, q{
+	SELECT sum(connections) || '|' || sum(disconnections) FROM pgpool_stats_history
+	 WHERE application_name = 'burst'}, '5|5'),
+	'five connections and disconnections of a burst are in the history');
+
+# At most history_size buckets; the oldest goes.
+ok( poll_bg($mon, 'SELECT history_buckets FROM pgpool_stats_info', '4'),
+	'the history fills up to history_size buckets');
+my $oldest = $mon->query_safe('SELECT min(bucket_start) FROM pgpool_stats_history');
+ok( poll_bg($mon, "SELECT min(bucket_start) > '$oldest' FROM pgpool_stats_history", 't'),
+	'then the oldest bucket goes');
+is( $mon->query_safe(q{
+	SELECT count(DISTINCT bucket_start) <= 4 AND max(bucket_end) <= now()
+	  FROM pgpool_stats_history}),
+	't', 'never more than history_size buckets, all closed');
+is($mon->query_safe('SELECT history_buckets, history_rows_lost FROM pgpool_stats_info'),
+	'4|0', 'no row was lost');
+
+# The sparkline: a full block (UTF-8 bytes) for each bucket at the maximum.
+is( $mon->query_safe(
+		"SELECT active_trend FROM pgpool_stats_activity WHERE application_name = 'hist'"),
+	"\xe2\x96\x88" x 4,
+	'active_trend: four buckets, all at the maximum of 2 active');
+is( $mon->query_safe(
+		"SELECT active_trend FROM pgpool_stats_activity WHERE application_name = 'burst'"),
+	"\xe2\x96\x81" x 4,
+	'active_trend of an application never seen active: four lowest blocks');
+
+$mon->query_safe(q{
+	SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+	 WHERE application_name = 'hist' AND state = 'active'});
+$_->quit for (@idle, $in_xact, @active);
+$mon->quit;
+$node->stop;
+done_testing();
