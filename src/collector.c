@@ -230,7 +230,7 @@ pgps_sample(void)
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
-	us = INSTR_TIME_GET_MICROSEC(duration);
+	us = INSTR_TIME_GET_DOUBLE(duration) * 1e6;
 	SpinLockAcquire(&pgps_state->mutex);
 	pgps_state->last_sample = now;
 	pgps_state->total_sample_us += us;
@@ -317,7 +317,8 @@ pgps_collector_main(Datum main_arg)
 														  pgps_sample_interval_ms);
 		}
 
-		delay_ms = (long) ((next_sample - GetCurrentTimestamp()) / 1000);
+		/* round up: waking a little early would spin until the time comes */
+		delay_ms = (long) ((next_sample - GetCurrentTimestamp() + 999) / 1000);
 		if (delay_ms > 0)
 			(void) WaitLatch(MyLatch,
 							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -7,7 +7,8 @@
  * Note about locking:
  *
  * - Three LWLocks of the "pgpool_stats" tranche, always taken in this order:
- *	 sample_lock (whoever takes a sample), lock, history_lock.
+ *	 sample_lock (exclusive: whoever takes a sample; shared: a reader that
+ *	 needs the statistics and the sample count to agree), lock, history_lock.
  * - pgps_state->lock protects the layout of the hash: look-ups hold it
  *	 shared, insertion, eviction and reset hold it exclusive.  An entry
  *	 with open connections is never removed, so a slot's entry pointer stays

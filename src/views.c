@@ -346,9 +346,11 @@ pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
 	pgps_init_srf(fcinfo);
 	see_all = sees_all_rows();
 
-	/* statistics first, then the state: no sample is counted twice */
+	/* no sample in between: the statistics and the sample count agree */
+	LWLockAcquire(pgps_state->sample_lock, LW_SHARED);
 	entries = pgps_entry_snapshot(&count);
 	st = state_copy();
+	LWLockRelease(pgps_state->sample_lock);
 	trend = trend_table(&ntrend);
 
 	for (n = 0; n < count; n++)

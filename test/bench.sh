@@ -80,12 +80,12 @@ done
 echo "(ratio: median of the per-pair ratios with/without; 1.000 means no measurable cost)"
 
 # --- sampling cost --------------------------------------------------------
-# N idle client connections (pgbench sleeping between nothing), then the
-# server-side time of one sample (timed inside the extension, over the
-# worker's samples and 200 on-demand ones) next to the SQL poll monitoring
-# loops run today, as pgbench latency minus the SELECT 1 round trip.
+# N idle client connections (pgbench sleeping), then the server-side time of
+# one of the worker's samples (timed inside the extension; the worker samples
+# every 10 ms meanwhile, so that a few seconds hold hundreds of samples) next
+# to the SQL poll monitoring loops run today, as pgbench latency minus the
+# SELECT 1 round trip.  Last, the worker's CPU at the default interval.
 pgps_as_pg tee "$dir/idle.sql" >/dev/null <<<'\sleep 600 s'
-pgps_as_pg tee "$dir/sample.sql" >/dev/null <<<'SELECT pgpool_stats_sample();'
 pgps_as_pg tee "$dir/poll.sql" >/dev/null <<<'SELECT application_name, state, count(*) FROM pg_stat_activity GROUP BY 1, 2;'
 pgps_as_pg tee "$dir/one.sql" >/dev/null <<<'SELECT 1;'
 q() { pgps_as_pg "${pg_env[@]}" psql -XAtc "$1"; }
@@ -95,13 +95,23 @@ latency_us()
 		| awk '/^latency average/ { print $4 * 1000; exit }'
 }
 sample_total() { q "SELECT samples_taken || ' ' || avg_sample_us * samples_taken FROM pgpool_stats_info"; }
+set_interval()
+{
+	q "ALTER SYSTEM SET pgpool_stats.sample_interval = '$1'" >/dev/null
+	q "SELECT pg_reload_conf()" >/dev/null
+	for _ in $(seq 100); do
+		[ "$(q 'SELECT sample_interval_ms FROM pgpool_stats_info')" = "${1%ms}" ] && return
+		sleep 0.1
+	done
+}
 
 levels=(10 100 500)
-cpu_seconds=${BENCH_CPU_SECONDS:-10}
-if [ "${1:-}" = "--quick" ]; then levels=(10); cpu_seconds=1; fi
+window=${BENCH_SAMPLE_SECONDS:-5}
+cpu_seconds=${BENCH_CPU_SECONDS:-20}
+if [ "${1:-}" = "--quick" ]; then levels=(10); window=1; cpu_seconds=1; fi
 
 echo
-printf '%-12s %14s %14s %14s %14s %10s\n' connections "sample us" "us/backend" "poll us" "poll-floor us" "poll/sample"
+printf '%-12s %12s %12s %12s %14s %12s\n' connections "sample us" "us/backend" "poll us" "poll-floor us" "poll/sample"
 for n in "${levels[@]}"; do
 	pgps_as_pg env PGHOST="$dir" PGPORT="$port" PGUSER=postgres PGAPPNAME=idle_pool \
 		pgbench -n -c "$n" -j 2 -T 600 -f "$dir/idle.sql" postgres >/dev/null 2>&1 &
@@ -110,18 +120,20 @@ for n in "${levels[@]}"; do
 		[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'idle_pool'")" -ge "$n" ] && break
 		sleep 0.1
 	done
+	set_interval 10ms
 	read -r c0 t0 <<<"$(sample_total)"
-	latency_us "$dir/sample.sql" >/dev/null
+	sleep "$window"
 	read -r c1 t1 <<<"$(sample_total)"
-	sample_us=$(awk -v a="$t0" -v b="$t1" -v m="$c0" -v n="$c1" 'BEGIN { printf "%.1f", (b - a) / (n - m) }')
+	sample_us=$(awk -v a="$t0" -v b="$t1" -v m="$c0" -v n="$c1" 'BEGIN { printf "%.2f", (b - a) / (n - m) }')
 	poll=$(latency_us "$dir/poll.sql")
 	floor=$(latency_us "$dir/one.sql")
-	printf '%-12s %14s %14.3f %14.0f %14.0f %10.0f\n' "$n" "$sample_us" \
+	printf '%-12s %12s %12.4f %12.0f %14.0f %12.0f\n' "$n" "$sample_us" \
 		"$(awk -v s="$sample_us" -v n="$n" 'BEGIN { print s / n }')" "$poll" \
 		"$(awk -v p="$poll" -v f="$floor" 'BEGIN { print p - f }')" \
 		"$(awk -v p="$poll" -v f="$floor" -v s="$sample_us" 'BEGIN { print (p - f) / s }')"
 	if [ "$n" = "${levels[-1]}" ]; then
 		# the worker's own CPU time at the default interval, from /proc
+		set_interval 100ms
 		wpid=$(q 'SELECT worker_pid FROM pgpool_stats_info')
 		ticks() { awk '{ print $14 + $15 }' "/proc/$wpid/stat"; }
 		k0=$(ticks); sleep "$cpu_seconds"; k1=$(ticks)
@@ -132,8 +144,8 @@ for n in "${levels[@]}"; do
 	kill "$idle_pid" 2>/dev/null || true
 	wait "$idle_pid" 2>/dev/null || true
 done
-echo "(sample us: server-side time of one sample, timed inside the extension;"
+echo "(sample us: server-side time of one of the worker's samples, timed inside the extension;"
 echo " poll-floor: the pg_stat_activity poll minus a SELECT 1 round trip, both pgbench latency)"
-echo "worker CPU at sample_interval $(q 'SELECT sample_interval_ms FROM pgpool_stats_info') ms with $worker_n connections: $worker_cpu% of one core over ${cpu_seconds} s"
+echo "worker CPU at sample_interval 100 ms with $worker_n connections: $worker_cpu% of one core over ${cpu_seconds} s"
 
 pgps_cluster_stop "$dir"

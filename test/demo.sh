@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The main job of pgpool_stats, for a newcomer: a scratch cluster with the
-# extension, a real workload from two applications, then the views.
+# extension, a real workload from four applications, then the views.
 #   orders-api      pgbench through a pool: 4 connections kept open
 #   report-worker   pgbench -C: a new connection for every query
+#   admin-ui        a pool of 12 connections that are almost always idle
+#   billing-job     a session that leaves its transaction open
+# The history is kept in 2-second buckets here so that a short demo has one.
 # Set DEMO_SECONDS (default 10) and DEMO_PORT (default 54329) to change them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +19,8 @@ pgps_build_install
 dir=$(pgps_workdir)
 trap 'pgps_cleanup "$dir"' EXIT
 pgps_log "starting a scratch cluster on port $port with pgpool_stats preloaded"
-pgps_cluster_start "$dir" "$port" "shared_preload_libraries = 'pgpool_stats'"
+pgps_cluster_start "$dir" "$port" "shared_preload_libraries = 'pgpool_stats'
+pgpool_stats.history_interval = '2s'"
 
 export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 psql_() { pgps_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" PGDATABASE="$PGDATABASE" psql -X "$@"; }
@@ -25,11 +29,32 @@ pgbench_() { pgps_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" P
 psql_ -q -c 'CREATE EXTENSION pgpool_stats'
 pgbench_ setup -i -q -s 5 >/dev/null 2>&1
 
-pgps_log "running both applications for $seconds s"
+pgps_as_pg tee "$dir/admin.sql" >/dev/null <<'SQL'
+\sleep 2 s
+SELECT count(*) FROM pgbench_branches;
+SQL
+
+pgps_log "running four applications for $seconds s"
+pgbench_ admin-ui -n -c 12 -j 1 -T "$((seconds + 1))" -f "$dir/admin.sql" >/dev/null 2>&1 &
+admin=$!
+(sleep "$((seconds + 1))") | pgps_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+	PGAPPNAME=billing-job psql -Xq -d postgres -c 'BEGIN' -c 'SELECT 1' -f - >/dev/null &
+billing=$!
 pgbench_ orders-api -n -S -c 4 -j 1 -T "$seconds" >"$dir/pooled.out" 2>&1 &
 pooled=$!
 pgbench_ report-worker -n -C -S -c 2 -j 1 -T "$seconds" >"$dir/churny.out" 2>&1
-wait $pooled
+
+echo
+echo "pgpool_stats_activity while admin-ui and billing-job are still connected"
+psql_ -c "
+SELECT application_name, total, active, idle, idle_in_transaction AS idle_in_xact,
+       peak_total, peak_active, round(avg_active::numeric, 2) AS avg_active,
+       p95_active, p99_active, round(longest_idle_in_transaction_s::numeric, 1) AS longest_iit_s,
+       samples, active_trend
+  FROM pgpool_stats_activity
+ WHERE application_name NOT IN ('psql', 'setup')
+ ORDER BY peak_total DESC"
+wait $pooled $admin $billing
 for app in orders-api report-worker; do
 	f=$dir/pooled.out; [ $app = report-worker ] && f=$dir/churny.out
 	printf '%-14s pgbench says: %s, %s\n' "$app" \
@@ -39,7 +64,7 @@ done
 
 # Backends exit a moment after their clients: wait until they have (poll).
 for _ in $(seq 100); do
-	[ "$(psql_ -Atc "SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections WHERE application_name IN ('orders-api', 'report-worker')")" = 0 ] && break
+	[ "$(psql_ -Atc "SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections WHERE application_name NOT IN ('psql', 'setup')")" = 0 ] && break
 	sleep 0.1
 done
 
@@ -53,8 +78,19 @@ SELECT application_name, client_addr, connections, disconnections AS closed,
   FROM pgpool_stats_connections
  ORDER BY connections DESC"
 
+echo "pgpool_stats_history: the last three 2-second buckets"
+psql_ -c "
+SELECT to_char(bucket_start, 'HH24:MI:SS') AS bucket, application_name, samples,
+       round(avg_total::numeric, 1) AS avg_total, max_total,
+       round(avg_active::numeric, 1) AS avg_active, max_active,
+       max_idle_in_transaction AS max_iit, connections, disconnections
+  FROM pgpool_stats_history
+ WHERE bucket_start >= (SELECT max(bucket_start) FROM pgpool_stats_history) - interval '4 s'
+   AND application_name NOT IN ('psql', 'setup')
+ ORDER BY bucket_start, application_name"
+
 echo "pgpool_stats_info: the extension itself"
-psql_ -c "SELECT * FROM pgpool_stats_info"
+psql_ -x -c "SELECT * FROM pgpool_stats_info"
 
 echo "Cross-check: pg_stat_database.sessions counts the same sessions"
 psql_ -c "
