@@ -53,7 +53,6 @@
 #define PGPS_MAX_BACKENDS	MaxBackends
 #else
 #include "postmaster/autovacuum.h"
-#include "postmaster/bgworker_internals.h"
 #include "replication/walsender.h"
 #define PGPS_MAX_BACKENDS \
 	(MaxConnections + autovacuum_max_workers + 1 + max_worker_processes + max_wal_senders)
@@ -83,14 +82,12 @@ pgps_wait_event_named(void)
  * Materialized set-returning functions: PostgreSQL 16 names the set-up
  * InitMaterializedSRF; 15 introduced it as SetSingleFuncCall; 14 has neither and gets the same steps spelled out.
  */
-#if PG_VERSION_NUM >= 160000
 #include "funcapi.h"
+#if PG_VERSION_NUM >= 160000
 #define pgps_init_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
 #elif PG_VERSION_NUM >= 150000
-#include "funcapi.h"
 #define pgps_init_srf(fcinfo) SetSingleFuncCall((fcinfo), 0)
 #else
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/tuplestore.h"
 static inline void
