@@ -12,7 +12,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
 # pg_regress starts its own scratch server with the library preloaded:
 # --temp-config alone would do nothing, --temp-instance makes it start one.
-REGRESS = setup connections activity info
+REGRESS = setup connections activity recommend info
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/test/regress.conf
 
 TAP_TESTS = 1
@@ -21,3 +21,7 @@ PROVE_TESTS = test/t/*.pl
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS does not track headers: every object depends on all of ours, since
+# they share the layout of shared memory.
+$(OBJS): $(wildcard src/*.h)

@@ -143,6 +143,84 @@ CREATE VIEW pgpool_stats_history AS
       LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
       LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid;
 
+-- Pool-sizing recommendations, one row per application
+CREATE FUNCTION pgpool_stats_recommendations(
+    OUT dbid oid,
+    OUT userid oid,
+    OUT application_name text,
+    OUT clients integer,
+    OUT open_connections bigint,
+    OUT peak_active integer,
+    OUT p95_busy double precision,
+    OUT p99_busy double precision,
+    OUT recommended_pool_size integer,
+    OUT recommended_min_idle integer,
+    OUT verdict text,
+    OUT reason text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_recommendations_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pgpool_stats_recommendations AS
+    SELECT d.datname,
+           r.rolname AS usename,
+           s.application_name,
+           s.clients,
+           s.open_connections,
+           s.peak_active,
+           s.p95_busy,
+           s.p99_busy,
+           s.recommended_pool_size,
+           s.recommended_min_idle,
+           s.verdict,
+           s.reason
+      FROM pgpool_stats_recommendations() s
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid;
+
+-- The server as a whole
+CREATE FUNCTION pgpool_stats_server(
+    OUT max_connections integer,
+    OUT reserved_connections integer,
+    OUT client_connections bigint,
+    OUT peak_client_connections integer,
+    OUT headroom bigint,
+    OUT recommended_total bigint,
+    OUT verdict text,
+    OUT reason text
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgpool_stats_server_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pgpool_stats_server AS
+    SELECT * FROM pgpool_stats_server();
+
+-- The rules over given figures: what-ifs, and tests of every boundary
+CREATE FUNCTION pgpool_stats_advise(
+    samples bigint,
+    connects_per_sec double precision DEFAULT 0,
+    session_p50_ms double precision DEFAULT NULL,
+    setup_share double precision DEFAULT NULL,
+    busy_p50 double precision DEFAULT 0,
+    busy_p95 double precision DEFAULT 0,
+    busy_p99 double precision DEFAULT 0,
+    typical_open double precision DEFAULT 0,
+    saturated_share double precision DEFAULT 0,
+    iit_share double precision DEFAULT 0,
+    longest_iit_s double precision DEFAULT 0,
+    headroom_pct double precision DEFAULT NULL,
+    short_session_ms double precision DEFAULT NULL,
+    OUT verdict text,
+    OUT recommended_pool_size integer,
+    OUT recommended_min_idle integer,
+    OUT reason text
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgpool_stats_advise_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
 -- The extension itself
 CREATE FUNCTION pgpool_stats_info(
     OUT sample_interval_ms integer,
@@ -185,4 +263,6 @@ REVOKE ALL ON FUNCTION pgpool_stats_reset() FROM PUBLIC;
 GRANT SELECT ON pgpool_stats_connections TO PUBLIC;
 GRANT SELECT ON pgpool_stats_activity TO PUBLIC;
 GRANT SELECT ON pgpool_stats_history TO PUBLIC;
+GRANT SELECT ON pgpool_stats_recommendations TO PUBLIC;
+GRANT SELECT ON pgpool_stats_server TO PUBLIC;
 GRANT SELECT ON pgpool_stats_info TO PUBLIC;

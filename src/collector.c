@@ -143,6 +143,8 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	a->sum_active += c->active;
 	a->sum_busy += busy;
 	a->longest_iit_us = Max(a->longest_iit_us, entry->scratch_iit_us);
+	if (iit > 0)
+		a->iit_samples++;
 	a->hist_active[pgps_count_bucket(c->active)]++;
 	a->hist_busy[pgps_count_bucket(busy)]++;
 	a->hist_total[pgps_count_bucket(c->total)]++;
@@ -232,6 +234,7 @@ pgps_sample(void)
 	INSTR_TIME_SUBTRACT(duration, start);
 	us = INSTR_TIME_GET_DOUBLE(duration) * 1e6;
 	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->peak_sessions = Max(pgps_state->peak_sessions, seen);
 	pgps_state->last_sample = now;
 	pgps_state->total_sample_us += us;
 	pgps_state->max_sample_us = Max(pgps_state->max_sample_us, us);

@@ -59,6 +59,18 @@
 #endif
 
 /*
+ * Connection slots kept from ordinary roles: PostgreSQL 16 renamed
+ * ReservedBackends to SuperuserReservedConnections and added
+ * reserved_connections (ReservedConnections) for pg_use_reserved_connections.
+ */
+#include "postmaster/postmaster.h"
+#if PG_VERSION_NUM >= 160000
+#define PGPS_RESERVED_CONNECTIONS	(SuperuserReservedConnections + ReservedConnections)
+#else
+#define PGPS_RESERVED_CONNECTIONS	ReservedBackends
+#endif
+
+/*
  * Wait events: PostgreSQL 17 lets an extension name its own
  * (WaitEventExtensionNew); before, all extensions share "Extension".
  */

@@ -27,6 +27,7 @@ int			pgps_sample_interval_ms = 100;
 int			pgps_history_interval_s = 60;
 int			pgps_history_size = 1440;
 int			pgps_history_rows = 65536;
+int			pgps_headroom_pct = 20;
 
 #ifdef PGPS_HAVE_SHMEM_REQUEST_HOOK
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -128,6 +129,17 @@ define_settings(void)
 							100,
 							10000000,
 							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgpool_stats.headroom",
+							"Margin, in percent, added to measured demand in pool-size recommendations.",
+							NULL,
+							&pgps_headroom_pct,
+							20,
+							0,
+							1000,
+							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
 

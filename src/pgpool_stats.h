@@ -107,6 +107,8 @@ typedef struct pgpsActivity
 	int64		sum_active;
 	int64		sum_busy;
 	int64		longest_iit_us; /* longest idle in transaction seen */
+	int64		iit_samples;	/* samples with a session idle in a
+								 * transaction */
 	uint32		hist_active[PGPS_COUNT_BUCKETS];	/* nonzero samples by
 													 * active count */
 	uint32		hist_busy[PGPS_COUNT_BUCKETS];	/* nonzero samples by busy
@@ -196,6 +198,7 @@ typedef struct pgpsSharedState
 	TimestampTz last_sample;
 	double		total_sample_us;	/* summed time of the samples */
 	double		max_sample_us;
+	int32		peak_sessions;	/* most client sessions in one sample */
 	int			worker_pid;		/* 0: not running */
 	int			worker_interval_ms; /* sample_interval the worker uses */
 
@@ -224,6 +227,7 @@ extern int	pgps_sample_interval_ms;
 extern int	pgps_history_interval_s;
 extern int	pgps_history_size;
 extern int	pgps_history_rows;
+extern int	pgps_headroom_pct;
 
 /* shmem.c */
 extern pgpsSharedState *pgps_state;
@@ -260,6 +264,13 @@ extern PGDLLEXPORT void pgps_collector_main(Datum main_arg);
 extern void pgps_history_close_bucket(TimestampTz now);
 extern pgpsHistBucket *pgps_history_snapshot(int max_buckets, int *nbuckets,
 											 pgpsHistRow **rows);
+
+/* views.c: helpers the SQL functions share */
+extern Datum pgps_float8_or_null(double value, bool *isnull);
+extern bool pgps_sees_all_rows(void);
+extern int	pgps_key_columns(const pgpsKey *key, bool full, Datum *values,
+							 bool *nulls);
+extern pgpsSharedState pgps_state_copy(void);
 
 /* conn_hooks.c */
 extern void pgps_install_conn_hooks(void);

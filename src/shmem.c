@@ -342,6 +342,7 @@ pgps_reset_all(void)
 	SpinLockAcquire(&pgps_state->mutex);
 	pgps_state->evicted = 0;
 	pgps_state->dropped = 0;
+	pgps_state->peak_sessions = 0;
 	pgps_state->stats_reset = now;
 	SpinLockRelease(&pgps_state->mutex);
 

@@ -62,8 +62,8 @@ addr_datum(const pgpsAddr *addr, bool *isnull)
 }
 
 /* A float8 datum, NULL when the value is negative (meaning: none) */
-static Datum
-float8_or_null(double value, bool *isnull)
+Datum
+pgps_float8_or_null(double value, bool *isnull)
 {
 	*isnull = (value < 0);
 	return Float8GetDatum(*isnull ? 0 : value);
@@ -82,8 +82,8 @@ timestamp_or_null(TimestampTz value, bool *isnull)
  * other roles' keys: as in pg_stat_activity, superusers and members of
  * pg_read_all_stats may.
  */
-static bool
-sees_all_rows(void)
+bool
+pgps_sees_all_rows(void)
 {
 	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 }
@@ -100,8 +100,8 @@ lifetime_ms(const pgpsChurn *c, double fraction)
 }
 
 /* The key columns every view starts with: dbid, userid, name, address */
-static int
-key_columns(const pgpsKey *key, bool full, Datum *values, bool *nulls)
+int
+pgps_key_columns(const pgpsKey *key, bool full, Datum *values, bool *nulls)
 {
 	values[0] = ObjectIdGetDatum(key->dbid);
 	values[1] = ObjectIdGetDatum(key->userid);
@@ -119,8 +119,8 @@ key_columns(const pgpsKey *key, bool full, Datum *values, bool *nulls)
 }
 
 /* The global counters of the shared state, copied under its mutex */
-static pgpsSharedState
-state_copy(void)
+pgpsSharedState
+pgps_state_copy(void)
 {
 	pgpsSharedState copy;
 
@@ -137,7 +137,7 @@ connections_row(const pgpsEntry *entry, bool full, TimestampTz now,
 {
 	const pgpsChurn *c = &entry->churn;
 	double		window_s;
-	int			i = key_columns(&entry->key, full, values, nulls);
+	int			i = pgps_key_columns(&entry->key, full, values, nulls);
 
 	values[i++] = Int64GetDatum(c->connections);
 	values[i++] = Int64GetDatum(c->disconnections);
@@ -149,19 +149,19 @@ connections_row(const pgpsEntry *entry, bool full, TimestampTz now,
 	window_s = Max((double) (now - c->first_seen) / USECS_PER_SEC, 1.0);
 	values[i++] = Float8GetDatum(c->connections / window_s);
 
-	values[i] = float8_or_null(c->disconnections > 0 ?
+	values[i] = pgps_float8_or_null(c->disconnections > 0 ?
 							   (double) c->session_total_us / c->disconnections / 1000.0 : -1,
 							   &nulls[i]);
 	i++;
-	values[i] = float8_or_null(lifetime_ms(c, 0.50), &nulls[i]);
+	values[i] = pgps_float8_or_null(lifetime_ms(c, 0.50), &nulls[i]);
 	i++;
-	values[i] = float8_or_null(lifetime_ms(c, 0.95), &nulls[i]);
+	values[i] = pgps_float8_or_null(lifetime_ms(c, 0.95), &nulls[i]);
 	i++;
-	values[i] = float8_or_null(c->disconnections > 0 ?
+	values[i] = pgps_float8_or_null(c->disconnections > 0 ?
 							   c->session_max_us / 1000.0 : -1, &nulls[i]);
 	i++;
 	values[i++] = Int64GetDatum(c->short_sessions);
-	values[i] = float8_or_null(c->connections > 0 ?
+	values[i] = pgps_float8_or_null(c->connections > 0 ?
 							   (double) c->setup_total_us / c->connections / 1000.0 : -1,
 							   &nulls[i]);
 	i++;
@@ -189,10 +189,10 @@ pgpool_stats_connections_1_0(PG_FUNCTION_ARGS)
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
-	see_all = sees_all_rows();
+	see_all = pgps_sees_all_rows();
 
 	entries = pgps_entry_snapshot(&count);
-	stats_reset = state_copy().stats_reset;
+	stats_reset = pgps_state_copy().stats_reset;
 
 	for (n = 0; n < count; n++)
 	{
@@ -295,7 +295,7 @@ activity_row(const pgpsEntry *entry, bool full, const pgpsSharedState *st,
 	pgpsCounts	latest;
 	TrendEntry *t;
 	int32		none[TREND_BUCKETS] = {0};
-	int			i = key_columns(&entry->key, full, values, nulls);
+	int			i = pgps_key_columns(&entry->key, full, values, nulls);
 
 	memset(&latest, 0, sizeof(latest));
 	if (a->last_sample_no == st->samples_taken && samples > 0)
@@ -308,14 +308,14 @@ activity_row(const pgpsEntry *entry, bool full, const pgpsSharedState *st,
 	values[i++] = Int32GetDatum(latest.waiting);
 	values[i++] = Int32GetDatum(a->peak_total);
 	values[i++] = Int32GetDatum(a->peak_active);
-	values[i] = float8_or_null(samples > 0 ? (double) a->sum_active / samples : -1,
+	values[i] = pgps_float8_or_null(samples > 0 ? (double) a->sum_active / samples : -1,
 							   &nulls[i]);
 	i++;
-	values[i] = float8_or_null(pgps_hist_percentile(a->hist_active, PGPS_COUNT_SUB_BITS,
+	values[i] = pgps_float8_or_null(pgps_hist_percentile(a->hist_active, PGPS_COUNT_SUB_BITS,
 													PGPS_COUNT_MAX_MSB, zeros, 0.95,
 													a->peak_active), &nulls[i]);
 	i++;
-	values[i] = float8_or_null(pgps_hist_percentile(a->hist_active, PGPS_COUNT_SUB_BITS,
+	values[i] = pgps_float8_or_null(pgps_hist_percentile(a->hist_active, PGPS_COUNT_SUB_BITS,
 													PGPS_COUNT_MAX_MSB, zeros, 0.99,
 													a->peak_active), &nulls[i]);
 	i++;
@@ -344,12 +344,12 @@ pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
-	see_all = sees_all_rows();
+	see_all = pgps_sees_all_rows();
 
 	/* no sample in between: the statistics and the sample count agree */
 	LWLockAcquire(pgps_state->sample_lock, LW_SHARED);
 	entries = pgps_entry_snapshot(&count);
-	st = state_copy();
+	st = pgps_state_copy();
 	LWLockRelease(pgps_state->sample_lock);
 	trend = trend_table(&ntrend);
 
@@ -380,7 +380,7 @@ pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
-	see_all = sees_all_rows();
+	see_all = pgps_sees_all_rows();
 
 	buckets = pgps_history_snapshot(0, &nbuckets, &rows);
 	for (b = 0; b < nbuckets; b++)
@@ -398,14 +398,14 @@ pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
 			memset(nulls, 0, sizeof(nulls));
 			values[i++] = TimestampTzGetDatum(buckets[b].start);
 			values[i++] = TimestampTzGetDatum(buckets[b].end);
-			i += key_columns(&row->key, see_all || row->key.userid == me,
+			i += pgps_key_columns(&row->key, see_all || row->key.userid == me,
 							 &values[i], &nulls[i]);
 			values[i++] = Int64GetDatum(samples);
-			values[i] = float8_or_null(samples > 0 ? (double) row->sum_total / samples : -1,
+			values[i] = pgps_float8_or_null(samples > 0 ? (double) row->sum_total / samples : -1,
 									   &nulls[i]);
 			i++;
 			values[i++] = Int32GetDatum(row->max_total);
-			values[i] = float8_or_null(samples > 0 ? (double) row->sum_active / samples : -1,
+			values[i] = pgps_float8_or_null(samples > 0 ? (double) row->sum_active / samples : -1,
 									   &nulls[i]);
 			i++;
 			values[i++] = Int32GetDatum(row->max_active);
@@ -435,7 +435,7 @@ pgpool_stats_info_1_0(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	st = state_copy();
+	st = pgps_state_copy();
 	LWLockAcquire(pgps_state->history_lock, LW_SHARED);
 	buckets = pgps_state->bucket_head - pgps_state->bucket_tail;
 	rows_lost = pgps_state->rows_lost;
@@ -447,10 +447,10 @@ pgpool_stats_info_1_0(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum(st.samples_taken);
 	values[i] = timestamp_or_null(st.last_sample, &nulls[i]);
 	i++;
-	values[i] = float8_or_null(st.samples_taken > 0 ?
+	values[i] = pgps_float8_or_null(st.samples_taken > 0 ?
 							   st.total_sample_us / st.samples_taken : -1, &nulls[i]);
 	i++;
-	values[i] = float8_or_null(st.samples_taken > 0 ? st.max_sample_us : -1, &nulls[i]);
+	values[i] = pgps_float8_or_null(st.samples_taken > 0 ? st.max_sample_us : -1, &nulls[i]);
 	i++;
 	values[i++] = Int64GetDatum(pgps_entry_count());
 	values[i++] = Int32GetDatum(pgps_max_entries);
