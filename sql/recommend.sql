@@ -41,6 +41,8 @@ SELECT p99, open, (pgpool_stats_advise(600, busy_p99 => p99, typical_open => ope
   FROM (VALUES (2, 7.9), (2, 8), (10, 24), (10, 24.1), (0, 5.9), (0, 6)) v(p99, open);
 SELECT recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p50 => 1, busy_p95 => 2, busy_p99 => 2, typical_open => 30);
+SELECT p99, (pgpool_stats_advise(600, busy_p99 => p99, typical_open => 12)).reason
+  FROM (VALUES (0), (1)) v(p99);
 
 -- ok
 SELECT verdict, recommended_pool_size, reason

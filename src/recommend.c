@@ -115,11 +115,17 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 
 	if (d->typical_open > 2.0 * pool && d->typical_open >= pool + 5)
 	{
+		char		busy[64];
+
 		advice->verdict = "oversized";
+		if (d->busy_p99 < 0.5)
+			snprintf(busy, sizeof(busy), "none is busy");
+		else
+			snprintf(busy, sizeof(busy), "at most %.0f %s busy", d->busy_p99,
+					 d->busy_p99 < 1.5 ? "is" : "are");
 		snprintf(advice->reason, sizeof(advice->reason),
-				 "keeps %.0f connections open but at most %.0f are busy in 99%% of samples, so about %d sit idle: a pool of %d would do, %d of them kept open when idle",
-				 d->typical_open, d->busy_p99, idle_now, pool,
-				 advice->min_idle);
+				 "keeps %.0f connections open but %s in 99%% of samples, so about %d sit idle: a pool of %d would do",
+				 d->typical_open, busy, idle_now, pool);
 		return;
 	}
 

@@ -5,7 +5,8 @@
 #   report-worker   pgbench -C: a new connection for every query
 #   admin-ui        a pool of 12 connections that are almost always idle
 #   billing-job     a session that leaves its transaction open
-# The history is kept in 2-second buckets here so that a short demo has one.
+# The history is kept in 2-second buckets and the worker samples every 10 ms
+# here, so that a short demo has history and enough samples for verdicts.
 # Set DEMO_SECONDS (default 10) and DEMO_PORT (default 54329) to change them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +21,8 @@ dir=$(pgps_workdir)
 trap 'pgps_cleanup "$dir"' EXIT
 pgps_log "starting a scratch cluster on port $port with pgpool_stats preloaded"
 pgps_cluster_start "$dir" "$port" "shared_preload_libraries = 'pgpool_stats'
-pgpool_stats.history_interval = '2s'"
+pgpool_stats.history_interval = '2s'
+pgpool_stats.sample_interval = '10ms'"
 
 export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 psql_() { pgps_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" PGDATABASE="$PGDATABASE" psql -X "$@"; }
@@ -91,6 +93,21 @@ SELECT to_char(bucket_start, 'HH24:MI:SS') AS bucket, application_name, samples,
 
 echo "pgpool_stats_info: the extension itself"
 psql_ -x -c "SELECT * FROM pgpool_stats_info"
+
+echo "pgpool_stats_recommendations: a verdict and a pool size per application"
+psql_ -c "
+SELECT application_name, clients, peak_active, p95_busy, p99_busy,
+       recommended_pool_size AS pool, recommended_min_idle AS min_idle, verdict
+  FROM pgpool_stats_recommendations
+ WHERE application_name NOT IN ('psql', 'setup')
+ ORDER BY application_name"
+psql_ -Atc "
+SELECT application_name || ': ' || reason
+  FROM pgpool_stats_recommendations
+ WHERE application_name NOT IN ('psql', 'setup')
+ ORDER BY application_name"
+echo
+psql_ -x -c "SELECT * FROM pgpool_stats_server"
 
 echo "Cross-check: pg_stat_database.sessions counts the same sessions"
 psql_ -c "
