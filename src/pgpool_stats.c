@@ -28,6 +28,7 @@ int			pgps_history_interval_s = 60;
 int			pgps_history_size = 1440;
 int			pgps_history_rows = 65536;
 int			pgps_headroom_pct = 20;
+bool		pgps_save = true;
 
 #ifdef PGPS_HAVE_SHMEM_REQUEST_HOOK
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -142,6 +143,15 @@ define_settings(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgpool_stats.save",
+							 "Saves the statistics across clean server shutdowns.",
+							 NULL,
+							 &pgps_save,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgpool_stats");
 }

@@ -228,6 +228,7 @@ extern int	pgps_history_interval_s;
 extern int	pgps_history_size;
 extern int	pgps_history_rows;
 extern int	pgps_headroom_pct;
+extern bool pgps_save;
 
 /* shmem.c */
 extern pgpsSharedState *pgps_state;
@@ -259,6 +260,9 @@ extern double pgps_hist_percentile(const uint32 *hist, int sub_bits,
 extern void pgps_register_collector(void);
 extern int	pgps_sample(void);
 extern PGDLLEXPORT void pgps_collector_main(Datum main_arg);
+
+/* persist.c */
+extern void pgps_persist_startup(void);
 
 /* history.c */
 extern void pgps_history_close_bucket(TimestampTz now);

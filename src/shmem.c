@@ -185,6 +185,9 @@ pgps_shmem_startup(void)
 	pgps_hash = hash_create("pgpool_stats hash", pgps_max_entries, &info, flags);
 
 	LWLockRelease(AddinShmemInitLock);
+
+	if (!found)
+		pgps_persist_startup();
 }
 
 /*

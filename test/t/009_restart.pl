@@ -1,0 +1,148 @@
+# What survives what: a clean restart keeps every figure exactly; an
+# immediate stop or a crash starts empty; a bad statistics file is ignored
+# with a LOG line; a smaller table keeps what fits; a killed worker brings
+# crash recovery, not a crash loop.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PgpsTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = pgps_node('restart',
+	conf => "pgpool_stats.history_interval = '1s'\nrestart_after_crash = on");
+my $file = $node->data_dir . '/pg_stat/pgpool_stats.stat';
+
+my $row = q{
+	SELECT c.connections || '|' || c.disconnections || '|' || c.short_sessions || '|' ||
+		   c.session_max_ms || '|' || c.setup_avg_ms || '|' || c.first_seen || '|' ||
+		   c.stats_reset || '|' || a.peak_total || '|' || a.samples
+	  FROM pgpool_stats_connections c
+	  JOIN pgpool_stats_activity a USING (datname, usename, application_name)
+	 WHERE application_name = 'survivor'};
+my $history = q{
+	SELECT count(*) || '|' || coalesce(sum(connections), 0)
+	  FROM pgpool_stats_history WHERE application_name = 'survivor'};
+
+sub survivors
+{
+	my ($n) = @_;
+	run_psql($node, 'dbname=postgres application_name=survivor', 'SELECT 1') for 1 .. $n;
+	my $mon = bg_session($node, 'monitor');
+	poll_bg($mon, q{SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections
+		 WHERE application_name = 'survivor'}, '0');
+	return $mon;
+}
+
+# --- clean restart: exactly the same figures, history included -----------
+my $mon = survivors(5);
+ok(poll_bg($mon, "SELECT split_part(($history), '|', 2)", '5'),
+	'the history holds the 5 connections');
+$mon->query_safe('SELECT pgpool_stats_sample()');
+my $before = $mon->query_safe($row);
+my $history_before = $mon->query_safe($history);
+$mon->quit;
+$node->restart;
+ok(!-e $file, 'the statistics file is removed once loaded');
+ok($node->log_contains('pgpool_stats: loaded \d+ of \d+ keys and \d+ of \d+ history buckets'),
+	'the load is logged');
+$mon = bg_session($node, 'monitor');
+my $after = $mon->query_safe($row);
+my ($samples_before) = (split /\|/, $before)[-1];
+my ($samples_after) = (split /\|/, $after)[-1];
+s/\|[^|]*$// for ($before, $after);
+is($after, $before, 'after a clean restart every churn and activity figure is the same');
+cmp_ok($samples_after, '>=', $samples_before, 'and the sample count carries on');
+is($mon->query_safe($history), $history_before, 'the history is the same');
+is(churn_row($mon, 'survivor', 'open_connections'), '0', 'no session survives a restart');
+$mon->quit;
+
+# --- immediate stop: nothing written, an empty start ----------------------
+$node->stop('immediate');
+ok(!-e $file, 'no statistics file after an immediate stop');
+$node->start;
+ok($node->log_contains('pgpool_stats: statistics not saved: the server did not shut down cleanly'),
+	'the reason is logged');
+$mon = bg_session($node, 'monitor');
+is($mon->query_safe("SELECT count(*) FROM pgpool_stats_connections WHERE application_name = 'survivor'"),
+	'0', 'after an immediate stop the statistics start empty');
+$mon->quit;
+
+# --- bad files: truncated, garbage, a flipped byte -------------------------
+my @bad = (
+	[ 'truncated', sub { truncate($_[0], (-s $_[0]) / 2) or die $! }, qr/truncated/ ],
+	[ 'garbage', sub {
+		open my $fh, '>', $_[0] or die $!;
+		print $fh 'x' x 4096;
+		close $fh;
+	  }, qr/not a pgpool_stats statistics file/ ],
+	[ 'flipped byte', sub {
+		open my $fh, '+<', $_[0] or die $!;
+		binmode $fh;
+		seek $fh, (-s $_[0]) - 40, 0;
+		my $c;
+		read $fh, $c, 1;
+		seek $fh, (-s $_[0]) - 40, 0;
+		print $fh chr(ord($c) ^ 0xff);
+		close $fh;
+	  }, qr/corrupt \(checksum mismatch\)/ ]);
+for my $case (@bad)
+{
+	my ($name, $damage, $why) = @$case;
+	$mon = survivors(2);
+	$mon->quit;
+	$node->stop;
+	ok(-e $file, "$name: a clean stop wrote the file");
+	$damage->($file);
+	my $offset = -s $node->logfile;
+	$node->start;
+	like(slurp_file($node->logfile, $offset),
+		qr/pgpool_stats: statistics file "[^"]+" ignored: .*starting empty/,
+		"$name: ignored with a LOG line");
+	like(slurp_file($node->logfile, $offset), $why, "$name: saying why");
+	$mon = bg_session($node, 'monitor');
+	is($mon->query_safe(
+			"SELECT count(*) FROM pgpool_stats_connections WHERE application_name = 'survivor'"),
+		'0', "$name: the server works and the statistics start empty");
+	ok(!-e $file, "$name: the bad file is gone");
+	$mon->quit;
+}
+
+# --- a smaller table: the most recently seen keys that fit -----------------
+run_psql($node, "dbname=postgres application_name=key_$_", 'SELECT 1') for 1 .. 15;
+$mon = bg_session($node, 'monitor');
+poll_bg($mon, q{SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections
+	 WHERE application_name LIKE 'key_%'}, '0');
+my $keys = $mon->query_safe('SELECT entries FROM pgpool_stats_info');
+$mon->quit;
+$node->append_conf('postgresql.conf', 'pgpool_stats.max_entries = 10');
+my $offset = -s $node->logfile;
+$node->restart;
+like(slurp_file($node->logfile, $offset), qr/pgpool_stats: loaded 10 of $keys keys/,
+	'a smaller max_entries: 10 keys loaded, and the log says of how many');
+$mon = bg_session($node, 'monitor');
+is($mon->query_safe("SELECT count(*) FROM pgpool_stats_connections WHERE application_name = 'key_15'"),
+	'1', 'the most recently seen key is among them');
+$mon->quit;
+
+# --- the worker killed: crash recovery, then everything works --------------
+$mon = bg_session($node, 'monitor');
+my $pid = $mon->query_safe('SELECT worker_pid FROM pgpool_stats_info');
+$mon->quit;
+$offset = -s $node->logfile;
+kill 'KILL', $pid;
+$node->poll_query_until('postgres', 'SELECT worker_pid IS NOT NULL AND samples_taken > 5 FROM pgpool_stats_info')
+  or die 'no recovery';
+my $log = slurp_file($node->logfile, $offset);
+like($log, qr/pgpool_stats collector.*was terminated by signal 9/, 'the kill caused crash recovery');
+like($log, qr/all server processes terminated; reinitializing/, 'the server reinitialized');
+$mon = bg_session($node, 'monitor');
+is($mon->query_safe('SELECT pgpool_stats_sample() >= 1'), 't', 'the extension works after it');
+my $crashes = () = slurp_file($node->logfile, $offset) =~ /terminated by signal/g;
+is($crashes, 1, 'one crash, no crash loop');
+$mon->quit;
+
+$node->stop;
+done_testing();
