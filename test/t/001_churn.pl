@@ -38,6 +38,16 @@ my $expected = 1 + $clients * $per_client;
 		  '-t', $per_client, 'postgres' ],
 		'connect-per-transaction pgbench ran');
 }
+# Under load: 20 concurrent clients opening and closing connections.
+my ($crowd_clients, $crowd_per_client) = (20, 10);
+my $crowd = 1 + $crowd_clients * $crowd_per_client;
+{
+	local $ENV{PGAPPNAME} = 'crowd';
+	$node->command_ok(
+		[ 'pgbench', '-n', '-C', '-S', '-c', $crowd_clients, '-j', '2',
+		  '-t', $crowd_per_client, 'postgres' ],
+		'20 concurrent connect-per-transaction clients ran');
+}
 # Pooled: one connection per client, plus the one at start.
 {
 	local $ENV{PGAPPNAME} = 'pooled';
@@ -49,13 +59,17 @@ my $expected = 1 + $clients * $per_client;
 # Backends exit a moment after their clients: wait until all are gone.
 ok( poll_bg($mon,
 		"SELECT sum(open_connections) FROM pgpool_stats_connections "
-		  . "WHERE application_name IN ('churny', 'pooled')", '0'),
+		  . "WHERE application_name IN ('churny', 'crowd', 'pooled')", '0'),
 	'all pgbench sessions ended');
 
 is( churn_row($mon, 'churny',
 		'connections, disconnections, open_connections, auth_failures, login_failures'),
 	"$expected|$expected|0|0|0",
 	"churny: exactly $expected connections and disconnections");
+is( churn_row($mon, 'crowd',
+		'connections, disconnections, open_connections, auth_failures, login_failures'),
+	"$crowd|$crowd|0|0|0",
+	"crowd: exactly $crowd connections and disconnections under 20 concurrent clients");
 is(churn_row($mon, 'pooled', 'connections, disconnections'),
 	'4|4', 'pooled: exactly 4 connections');
 
@@ -76,7 +90,7 @@ my $delta = qq{
 ok(poll_bg($mon, $delta, 't'),
 	'growth of connections in postgres equals pg_stat_database.sessions growth');
 my ($ours1) = split /\|/, $mon->query_safe($both);
-is($ours1 - $ours0, $expected + 4, 'and it is what pgbench made');
+is($ours1 - $ours0, $expected + $crowd + 4, 'and it is what pgbench made');
 
 $mon->quit;
 $node->stop;

@@ -38,6 +38,14 @@ is($stored, '?' x 62,
 	'80 bytes of two-byte characters: cut on a character boundary (62 bytes), then cleaned');
 $s->quit;
 
+# Control characters and bytes that are not UTF-8: cleaned the same way.
+$s = bg_session($node, "tab\there\x01\x7fend");
+is($s->query_safe($same_as_activity), 'tab?here??end', 'control characters become ?');
+$s->quit;
+$s = bg_session($node, "bad\xff\xfeutf8");
+is($s->query_safe($same_as_activity), 'bad??utf8', 'bytes that are not UTF-8 become ?');
+$s->quit;
+
 # --- eviction ------------------------------------------------------------
 my $mon = bg_session($node, 'monitor');
 ok( poll_bg($mon,
@@ -78,6 +86,34 @@ is($mon->query_safe(
 		  . "dropped FROM pgpool_stats_info"),
 	'0|1', 'that session is counted as dropped, not stored');
 $_->quit for @open;
+
+# A client that puts a request id in application_name: 1000 distinct names,
+# four at a time, exhaust nothing but the table, and every login succeeds.
+ok( poll_bg($mon,
+		"SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections "
+		  . "WHERE application_name <> 'monitor'", '0'),
+	'the open sessions ended');
+$mon->query_safe('SELECT pgpool_stats_reset()');
+my $script = 'seq 1000 | xargs -P 4 -I{} psql -XAtqw -c "SELECT 1" '
+  . '"dbname=postgres application_name=request-{}" >/dev/null; echo $?';
+my $out = '';
+{
+	local $ENV{PGHOST} = $node->host;
+	local $ENV{PGPORT} = $node->port;
+	IPC::Run::run([ 'bash', '-c', $script ], '>', \$out);
+}
+chomp $out;
+is($out, '0', '1000 connections with distinct names: none failed');
+ok( poll_bg($mon,
+		"SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections "
+		  . "WHERE application_name LIKE 'request-%'", '0'),
+	'they ended');
+is($mon->query_safe('SELECT entries, evicted, dropped FROM pgpool_stats_info'),
+	'10|991|0', '1001 keys in a table of 10: 991 evicted, nothing dropped');
+is($mon->query_safe(q{
+	SELECT sum(connections) = count(*) AND count(*) = 9
+	  FROM pgpool_stats_connections WHERE application_name LIKE 'request-%'}),
+	't', 'the 9 newest request keys hold one connection each');
 
 $mon->quit;
 $node->stop;
