@@ -147,5 +147,90 @@ done
 echo "(sample us: server-side time of one of the worker's samples, timed inside the extension;"
 echo " poll-floor: the pg_stat_activity poll minus a SELECT 1 round trip, both pgbench latency)"
 echo "worker CPU at sample_interval 100 ms with $worker_n connections: $worker_cpu% of one core over ${cpu_seconds} s"
+set_interval 100ms
+
+# --- accuracy against a poller ---------------------------------------------
+# Short sessions at a steady rate (pgbench -C -R 20), while a poller reads
+# pg_stat_activity once a second the way load-test scripts do and remembers
+# every pid it saw.  pgpool_stats must count every session (checked against
+# pgbench's own count and pg_stat_database.sessions); the poller's share is
+# the blind spot.
+accuracy_seconds=${BENCH_ACCURACY_SECONDS:-20}
+[ "${1:-}" = "--quick" ] && accuracy_seconds=3
+sessions_db() { q "SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'"; }
+s0=$(sessions_db)
+pgps_as_pg env PGHOST="$dir" PGPORT="$port" PGUSER=postgres PGAPPNAME=short_lived \
+	pgbench -n -C -S -c 1 -R 20 -T "$accuracy_seconds" postgres >"$dir/accuracy.out" 2>&1 &
+load=$!
+: >"$dir/pids"
+while kill -0 "$load" 2>/dev/null; do
+	q "SELECT pid FROM pg_stat_activity WHERE application_name = 'short_lived'" >>"$dir/pids"
+	sleep 1
+done
+wait "$load"
+made=$(( $(awk '/actually processed/ { split($NF, a, "/"); print a[1] }' "$dir/accuracy.out") + 1 ))
+for _ in $(seq 100); do
+	[ "$(q "SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections WHERE application_name = 'short_lived'")" = 0 ] && break
+	sleep 0.1
+done
+ours=$(q "SELECT connections FROM pgpool_stats_connections WHERE application_name = 'short_lived'")
+polled=$(sort -u "$dir/pids" | grep -c . || true)
+for _ in $(seq 50); do
+	theirs=$(( $(sessions_db) - s0 ))
+	[ "$theirs" -ge "$made" ] && break
+	sleep 0.1
+done
+echo
+echo "accuracy: pgbench -C -R 20 for ${accuracy_seconds} s made $made sessions (pg_stat_database.sessions grew by $theirs, this script's own queries included)"
+awk -v o="$ours" -v p="$polled" -v m="$made" 'BEGIN {
+	printf "  pgpool_stats counted %d: %.1f%%;  a 1 s poller of pg_stat_activity saw %d: %.1f%%\n", o, 100 * o / m, p, 100 * p / m }'
+
+# --- memory ----------------------------------------------------------------
+# The shared memory in use, as pg_shmem_allocations shows it, next to the
+# README's formula, at the defaults and with max_entries = 10000.
+memory_row()
+{
+	local measured predicted
+	measured=$(q "SELECT size FROM pg_shmem_allocations WHERE name = 'pgpool_stats'")
+	predicted=$(q "SELECT 208 + 32 * (current_setting('max_connections')::int
+				+ current_setting('autovacuum_max_workers')::int + 1
+				+ current_setting('max_worker_processes')::int
+				+ current_setting('max_wal_senders')::int)
+			+ 40 * current_setting('pgpool_stats.history_size')::int
+			+ 128 * current_setting('pgpool_stats.history_rows')::int
+			+ 2600 * current_setting('pgpool_stats.max_entries')::int + 8192")
+	printf '  max_entries %-6s max_connections %-4s %12s bytes measured, %12s by the formula (%+.1f%%)\n' \
+		"$(q 'SHOW pgpool_stats.max_entries')" "$(q 'SHOW max_connections')" "$measured" "$predicted" \
+		"$(awk -v m="$measured" -v p="$predicted" 'BEGIN { print 100 * (p - m) / m }')"
+}
+echo
+echo "shared memory"
+memory_row
+pgps_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+	-o "-c pgpool_stats.max_entries=10000 -c max_connections=100" restart >/dev/null
+memory_row
+
+# --- scaling with the number of keys ----------------------------------------
+# With 10, 1000 and 10000 keys in the table (distinct application names), the
+# cost of a sample and of the connection path should stay flat: both are
+# hash look-ups.
+key_levels=(10 1000 10000)
+[ "${1:-}" = "--quick" ] && key_levels=(10 100)
+echo
+printf '%-8s %14s %18s\n' keys "sample us" "connections/s"
+have=0
+for k in "${key_levels[@]}"; do
+	seq $((have + 1)) "$k" | pgps_as_pg env PGHOST="$dir" PGPORT="$port" PGUSER=postgres \
+		xargs -P 4 -I{} psql -XAtq -d "dbname=postgres application_name=key-{}" -c 'SELECT 1' >/dev/null
+	have=$k
+	set_interval 10ms
+	read -r c0 t0 <<<"$(sample_total)"
+	sleep "$window"
+	read -r c1 t1 <<<"$(sample_total)"
+	set_interval 100ms
+	printf '%-8s %14.2f %18.1f\n' "$(q 'SELECT entries FROM pgpool_stats_info')" \
+		"$(awk -v a="$t0" -v b="$t1" -v m="$c0" -v n="$c1" 'BEGIN { print (b - a) / (n - m) }')" \
+		"$(tps -C -S -c 2 -j 2)"
+done
 
 pgps_cluster_stop "$dir"
