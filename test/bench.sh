@@ -232,5 +232,48 @@ for k in "${key_levels[@]}"; do
 		"$(awk -v a="$t0" -v b="$t1" -v m="$c0" -v n="$c1" 'BEGIN { print (b - a) / (n - m) }')" \
 		"$(tps -C -S -c 2 -j 2)"
 done
-
 pgps_cluster_stop "$dir"
+
+# --- the pooled path, in instructions ----------------------------------------
+# tps cannot resolve 1% here, so count instructions instead (callgrind is
+# exact and repeatable): the server under valgrind, with and without the
+# library, one pgbench -S client running N1 then N2 transactions; the
+# backend's instructions per transaction are the difference over N2 - N1.
+if ! command -v valgrind >/dev/null 2>&1; then
+	[ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
+fi
+n1=500; n2=2500
+[ "${1:-}" = "--quick" ] && { n1=100; n2=300; }
+cg=$dir/callgrind
+pgps_as_pg mkdir -p "$cg"
+backend_instructions()
+{
+	pgps_as_pg find "$cg" -name 'cg.*' -delete
+	pgps_as_pg bash -c "cd '$cg' && exec valgrind --tool=callgrind --trace-children=yes \
+		--callgrind-out-file='$cg/cg.%p' '$bin/postgres' -D '$dir/data' \
+		-c shared_preload_libraries='$1' -c max_connections=20 >'$cg/server.log' 2>&1" &
+	for _ in $(seq 300); do
+		pgps_as_pg "$bin/pg_isready" -h "$dir" -p "$port" -q && break
+		sleep 0.2
+	done
+	pgps_as_pg "${pg_env[@]}" pgbench -n -S -c 1 -t "$2" >/dev/null 2>&1
+	pgps_as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+	wait
+	# the backend that ran the transactions executed the most instructions
+	for f in "$cg"/cg.*; do awk '/^totals:/ { print $2 }' "$f"; done | sort -n | tail -1
+}
+if command -v valgrind >/dev/null 2>&1; then
+	declare -A per_tx
+	for mode in with without; do
+		lib=; [ $mode = with ] && lib=pgpool_stats
+		a=$(backend_instructions "$lib" "$n1")
+		b=$(backend_instructions "$lib" "$n2")
+		per_tx[$mode]=$(awk -v a="$a" -v b="$b" -v n=$((n2 - n1)) 'BEGIN { printf "%.1f", (b - a) / n }')
+	done
+	echo
+	echo "pooled path, instructions per pgbench -S transaction in the backend (callgrind, $n1 vs $n2 transactions):"
+	awk -v w="${per_tx[with]}" -v wo="${per_tx[without]}" 'BEGIN {
+		printf "  with %.1f, without %.1f: %+.1f instructions, ratio %.5f\n", w, wo, w - wo, wo / w }'
+else
+	echo "valgrind not available: instruction counts skipped"
+fi
