@@ -248,10 +248,13 @@ cg=$dir/callgrind
 pgps_as_pg mkdir -p "$cg"
 backend_instructions()
 {
+	# the same start each time: no saved statistics to load, none to save
 	pgps_as_pg find "$cg" -name 'cg.*' -delete
+	pgps_as_pg rm -f "$dir/data/pg_stat/pgpool_stats.stat"
 	pgps_as_pg bash -c "cd '$cg' && exec valgrind --tool=callgrind --trace-children=yes \
 		--callgrind-out-file='$cg/cg.%p' '$bin/postgres' -D '$dir/data' \
-		-c shared_preload_libraries='$1' -c max_connections=20 >'$cg/server.log' 2>&1" &
+		-c shared_preload_libraries='$1' -c pgpool_stats.save=off \
+		-c max_connections=20 >'$cg/server.log' 2>&1" &
 	for _ in $(seq 300); do
 		pgps_as_pg "$bin/pg_isready" -h "$dir" -p "$port" -q && break
 		sleep 0.2
