@@ -13,6 +13,10 @@ my $node = pgps_node('history', conf => "pgpool_stats.history_interval = '1s'\n"
 	  . "pgpool_stats.history_size = 4\npgpool_stats.sample_interval = '50ms'");
 my $mon = bg_session($node, 'monitor');
 
+# An application whose one session only ever sits idle (psql sends nothing
+# until asked), so its trend is known exactly.
+my $idler = bg_session($node, 'idler');
+
 # 5 sessions of one application, 2 of them active, 1 idle in transaction.
 my @idle = map { bg_session($node, 'hist') } 1 .. 2;
 my $in_xact = bg_session($node, 'hist');
@@ -60,14 +64,14 @@ is( $mon->query_safe(
 	"\xe2\x96\x88" x 4,
 	'active_trend: four buckets, all at the maximum of 2 active');
 is( $mon->query_safe(
-		"SELECT active_trend FROM pgpool_stats_activity WHERE application_name = 'burst'"),
+		"SELECT active_trend FROM pgpool_stats_activity WHERE application_name = 'idler'"),
 	"\xe2\x96\x81" x 4,
 	'active_trend of an application never seen active: four lowest blocks');
 
 $mon->query_safe(q{
 	SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 	 WHERE application_name = 'hist' AND state = 'active'});
-$_->quit for (@idle, $in_xact, @active);
+$_->quit for (@idle, $in_xact, @active, $idler);
 $mon->quit;
 $node->stop;
 done_testing();
