@@ -60,7 +60,7 @@ define_settings(void)
 {
 	DefineCustomIntVariable("pgpool_stats.max_entries",
 							"Number of distinct (database, role, application_name, client address) keys tracked.",
-							"When all are in use, the least recently seen key without open connections is evicted.",
+							"When all are in use, the least recently seen keys without open connections are evicted, a twentieth of the table at a time.",
 							&pgps_max_entries,
 							1000,
 							10,

@@ -22,7 +22,8 @@
  * - pgps_state->mutex protects the global counters of the shared state.
  * - history_lock protects the history ring (history.c).
  * - Nothing in this file throws while holding a lock, and nothing here is
- *	 slow but the eviction scan, which runs only when the table is full.
+ *	 slow but the eviction scan, which runs only when the table is full and
+ *	 then frees a twentieth of it.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,7 +42,7 @@
 pgpsSharedState *pgps_state = NULL;
 static HTAB *pgps_hash = NULL;
 
-static void evict_one(void);
+static void evict_some(void);
 static void *carve_alloc(Size size);
 
 /* Alignment slack of the carved allocations: a few segments and one block */
@@ -234,7 +235,7 @@ pgps_entry_get(const pgpsKey *key, bool create)
 
 	/* The table's own size limit is soft for shared hashes; ours is not. */
 	if (hash_get_num_entries(pgps_hash) >= pgps_max_entries)
-		evict_one();
+		evict_some();
 
 	entry = NULL;
 	if (hash_get_num_entries(pgps_hash) < pgps_max_entries)
@@ -262,31 +263,90 @@ pgps_entry_get(const pgpsKey *key, bool create)
 }
 
 /*
- * Evict the least recently seen key that has no open connection: a key with
- * a live session is never lost mid-session.  Caller holds the lock
- * exclusive.  A scan of the table: runs only when the table is full.
+ * How many keys one eviction scan frees: a twentieth of the table, as
+ * pg_stat_statements does, so that a client putting a new name in every
+ * connection pays for a scan once in that many connections, not each time.
+ * Bounded so the candidates fit on the stack.
+ */
+#define PGPS_EVICT_SHARE	20
+#define PGPS_EVICT_MAX		256
+
+/* Sift heap[i] down a max-heap of n entries ordered by last_seen */
+static void
+sift_down(pgpsEntry **heap, int n, int i)
+{
+	for (;;)
+	{
+		int			newest = i;
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+		pgpsEntry  *tmp;
+
+		if (l < n && heap[l]->last_seen > heap[newest]->last_seen)
+			newest = l;
+		if (r < n && heap[r]->last_seen > heap[newest]->last_seen)
+			newest = r;
+		if (newest == i)
+			return;
+		tmp = heap[i];
+		heap[i] = heap[newest];
+		heap[newest] = tmp;
+		i = newest;
+	}
+}
+
+/*
+ * Evict the least recently seen keys that have no open connection: a key
+ * with a live session is never lost mid-session.  One scan keeps the oldest
+ * candidates in a max-heap (its root is the newest of them) and removes
+ * them all.  Caller holds the lock exclusive.  Runs only when the table is
+ * full.
  */
 static void
-evict_one(void)
+evict_some(void)
 {
+	pgpsEntry  *heap[PGPS_EVICT_MAX];
+	int			want = Max(1, Min(PGPS_EVICT_MAX,
+								  pgps_max_entries / PGPS_EVICT_SHARE));
+	int			n = 0;
 	HASH_SEQ_STATUS status;
 	pgpsEntry  *entry;
-	pgpsEntry  *victim = NULL;
 
 	hash_seq_init(&status, pgps_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
 		if (entry->churn.open_connections > 0)
 			continue;
-		if (victim == NULL || entry->last_seen < victim->last_seen)
-			victim = entry;
+		if (n < want)
+		{
+			int			i = n++;
+
+			/* sift up */
+			heap[i] = entry;
+			while (i > 0 && heap[(i - 1) / 2]->last_seen < heap[i]->last_seen)
+			{
+				pgpsEntry  *tmp = heap[i];
+
+				heap[i] = heap[(i - 1) / 2];
+				heap[(i - 1) / 2] = tmp;
+				i = (i - 1) / 2;
+			}
+		}
+		else if (entry->last_seen < heap[0]->last_seen)
+		{
+			heap[0] = entry;
+			sift_down(heap, n, 0);
+		}
 	}
 
-	if (victim != NULL)
+	/* removing an entry moves no other, so the pointers stay good */
+	for (int i = 0; i < n; i++)
+		hash_search(pgps_hash, &heap[i]->key, HASH_REMOVE, NULL);
+
+	if (n > 0)
 	{
-		hash_search(pgps_hash, &victim->key, HASH_REMOVE, NULL);
 		SpinLockAcquire(&pgps_state->mutex);
-		pgps_state->evicted++;
+		pgps_state->evicted += n;
 		SpinLockRelease(&pgps_state->mutex);
 	}
 }

@@ -232,6 +232,38 @@ for k in "${key_levels[@]}"; do
 		"$(awk -v a="$t0" -v b="$t1" -v m="$c0" -v n="$c1" 'BEGIN { print (b - a) / (n - m) }')" \
 		"$(tps -C -S -c 2 -j 2)"
 done
+
+# A full table and a client with a new name in every connection (a request id
+# in application_name): each new key has to make room by eviction, a scan of
+# the table.  Side by side in rounds with the same client reusing one name;
+# psql connections two at a time.
+full=${key_levels[-1]}
+evict_conns=1000; evict_rounds=3
+[ "${1:-}" = "--quick" ] && { evict_conns=100; evict_rounds=1; }
+pgps_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+	-o "-c pgpool_stats.max_entries=$full -c max_connections=100" restart >/dev/null
+seq "$full" | pgps_as_pg env PGHOST="$dir" PGPORT="$port" PGUSER=postgres \
+	xargs -P 4 -I{} psql -XAtq -d "dbname=postgres application_name=full-{}" -c 'SELECT 1' >/dev/null
+names_rate()
+{
+	local t0 t1
+	t0=$(date +%s.%N)
+	seq "$evict_conns" | pgps_as_pg env PGHOST="$dir" PGPORT="$port" PGUSER=postgres \
+		xargs -P 2 -I{} psql -XAtq -d "dbname=postgres application_name=$1" -c 'SELECT 1' >/dev/null
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" -v n="$evict_conns" 'BEGIN { printf "%.2f", n / (b - a) }'
+}
+evicted0=$(q 'SELECT evicted FROM pgpool_stats_info')
+echo
+echo "a full table (max_entries $full), $evict_conns psql connections per run, connections/s:"
+for ((r = 1; r <= evict_rounds; r++)); do
+	same=$(names_rate same-name)
+	fresh=$(names_rate "fresh$r-{}")
+	printf '  round %d: one name %8.1f, a new name each %8.1f, ratio %.3f\n' "$r" "$same" "$fresh" \
+		"$(awk -v s="$same" -v f="$fresh" 'BEGIN { print f / s }')"
+done
+echo "  keys evicted meanwhile: $(( $(q 'SELECT evicted FROM pgpool_stats_info') - evicted0 ))" \
+	"(one scan frees a twentieth of the table, at most 256 keys)"
 pgps_cluster_stop "$dir"
 
 # --- the pooled path, in instructions ----------------------------------------

@@ -117,4 +117,36 @@ is($mon->query_safe(q{
 
 $mon->quit;
 $node->stop;
+
+# With a larger table one scan frees a twentieth of it, the least recently
+# seen keys first: a client with a new name per connection pays for a scan
+# once in that many connections.
+my $big = pgps_node('batch', conf => 'pgpool_stats.max_entries = 100');
+$mon = bg_session($big, 'monitor');
+$mon->query_safe('SELECT pgpool_stats_reset()');
+$failed = 0;
+for my $i (1 .. 99)
+{
+	my ($rc) = run_psql($big, "dbname=postgres application_name=batch_$i", 'SELECT 1');
+	$failed++ if $rc != 0;
+}
+is($failed, 0, '99 applications logged in');
+ok( poll_bg($mon, 'SELECT entries, evicted FROM pgpool_stats_info', '100|0'),
+	'with the monitor they fill the table of 100');
+ok( poll_bg($mon,
+		"SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections "
+		  . "WHERE application_name LIKE 'batch_%'", '0'),
+	'their sessions ended');
+run_psql($big, 'dbname=postgres application_name=batch_100', 'SELECT 1');
+is($mon->query_safe('SELECT entries, evicted, dropped FROM pgpool_stats_info'),
+	'96|5|0', 'the 101st key evicted five keys at once');
+is( $mon->query_safe(q{
+	SELECT string_agg(application_name, ',' ORDER BY application_name)
+	  FROM (VALUES ('batch_1'), ('batch_5'), ('batch_6'), ('batch_100'), ('monitor')) v(application_name)
+	 WHERE EXISTS (SELECT FROM pgpool_stats_connections c
+					WHERE c.application_name = v.application_name)}),
+	'batch_100,batch_6,monitor',
+	'the five least recently seen went; the next, the newest and the open one stayed');
+$mon->quit;
+$big->stop;
 done_testing();
