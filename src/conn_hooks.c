@@ -42,6 +42,7 @@
 #include "miscadmin.h"
 #include "replication/walsender.h"
 #include "storage/ipc.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -133,10 +134,13 @@ copy_client_addr(pgpsAddr *dst, const Port *port)
 }
 
 /*
- * Oid of a database by name, InvalidOid if there is none.  Only for failed
- * authentications (an established session has MyDatabaseId).  Reads the
- * shared catalog the way InitPostgres does a moment later, with an index
- * only once the shared relcache is complete.
+ * Oid of a database by name, InvalidOid if there is none or if finding out
+ * would mean waiting.  Only for failed authentications (an established
+ * session has MyDatabaseId).  Reads the shared catalog the way InitPostgres
+ * does a moment later, with an index only once the shared relcache is
+ * complete; takes its locks only if they are free at once, so that a client
+ * failing to authenticate never waits behind VACUUM FULL or REINDEX of
+ * pg_database.
  */
 static Oid
 lookup_database_oid(const char *name)
@@ -145,18 +149,27 @@ lookup_database_oid(const char *name)
 	ScanKeyData scankey;
 	SysScanDesc scan;
 	HeapTuple	tuple;
+	bool		use_index;
 	Oid			dbid = InvalidOid;
 
-	rel = table_open(DatabaseRelationId, AccessShareLock);
+	if (!ConditionalLockRelationOid(DatabaseRelationId, AccessShareLock))
+		return InvalidOid;
+	use_index = criticalSharedRelcachesBuilt &&
+		ConditionalLockRelationOid(DatabaseNameIndexId, AccessShareLock);
+
+	rel = table_open(DatabaseRelationId, NoLock);
 	ScanKeyInit(&scankey, Anum_pg_database_datname,
 				BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum(name));
-	scan = systable_beginscan(rel, DatabaseNameIndexId,
-							  criticalSharedRelcachesBuilt, NULL, 1, &scankey);
+	scan = systable_beginscan(rel, DatabaseNameIndexId, use_index, NULL, 1,
+							  &scankey);
 	tuple = systable_getnext(scan);
 	if (HeapTupleIsValid(tuple))
 		dbid = ((Form_pg_database) GETSTRUCT(tuple))->oid;
 	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	table_close(rel, NoLock);
+	if (use_index)
+		UnlockRelationOid(DatabaseNameIndexId, AccessShareLock);
+	UnlockRelationOid(DatabaseRelationId, AccessShareLock);
 	return dbid;
 }
 
@@ -176,14 +189,31 @@ build_key(pgpsKey *key, const Port *port)
 }
 
 /*
- * Count a failed login under a key: an authentication failure, or a login
- * that failed after authentication.  Never throws.
+ * Count a failed login.  A login that failed after authentication counts
+ * under its own key, like a connection.  An authentication failure comes
+ * from a client nobody has vouched for, who chose the application_name: it
+ * counts under its key only if that key exists already, and otherwise under
+ * the key with an empty application_name, made only while the table has
+ * room.  So failed logins can neither evict the keys of real applications
+ * nor fill the table with names.  Never throws.
  */
 static void
-count_failure(const pgpsKey *key, bool authentication)
+count_failure(pgpsKey *key, bool authentication)
 {
-	pgpsEntry  *entry = pgps_entry_get(key, true);
+	pgpsEntry  *entry;
+	TimestampTz now = GetCurrentTimestamp();
 
+	if (authentication)
+	{
+		entry = pgps_entry_get(key, PGPS_FIND);
+		if (entry == NULL)
+		{
+			memset(key->appname, 0, sizeof(key->appname));
+			entry = pgps_entry_get(key, PGPS_CREATE_IF_ROOM);
+		}
+	}
+	else
+		entry = pgps_entry_get(key, PGPS_CREATE);
 	if (entry == NULL)
 	{
 		pgps_count_dropped();
@@ -194,7 +224,7 @@ count_failure(const pgpsKey *key, bool authentication)
 		entry->churn.auth_failures++;
 	else
 		entry->churn.login_failures++;
-	entry->last_seen = GetCurrentTimestamp();
+	entry->last_seen = now;
 	SpinLockRelease(&entry->mutex);
 	LWLockRelease(pgps_state->lock);
 }
@@ -257,7 +287,7 @@ pgps_xact_callback(XactEvent event, void *arg)
 	memset(session_key.appname, 0, sizeof(session_key.appname));
 	copy_appname(session_key.appname, application_name);
 
-	entry = pgps_entry_get(&session_key, true);
+	entry = pgps_entry_get(&session_key, PGPS_CREATE);
 	if (entry == NULL)
 	{
 		pgps_count_dropped();
@@ -307,7 +337,7 @@ pgps_session_exit(int code, Datum arg)
 	pgps_slot_clear();
 
 	/* an open connection keeps its entry: it cannot have gone */
-	entry = pgps_entry_get(&session_key, false);
+	entry = pgps_entry_get(&session_key, PGPS_FIND);
 	if (entry == NULL)
 	{
 		pgps_count_dropped();

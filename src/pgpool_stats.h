@@ -231,11 +231,18 @@ extern int	pgps_headroom_pct;
 extern bool pgps_save;
 
 /* shmem.c */
+typedef enum pgpsCreateMode
+{
+	PGPS_FIND,					/* an existing entry only */
+	PGPS_CREATE_IF_ROOM,		/* create while the table has room */
+	PGPS_CREATE					/* create, evicting idle keys if full */
+} pgpsCreateMode;
+
 extern pgpsSharedState *pgps_state;
 extern void pgps_shmem_request(void);
 extern void pgps_shmem_startup(void);
 extern Size pgps_shmem_size(void);
-extern pgpsEntry *pgps_entry_get(const pgpsKey *key, bool create);
+extern pgpsEntry *pgps_entry_get(const pgpsKey *key, pgpsCreateMode mode);
 extern void pgps_count_dropped(void);
 extern pgpsEntry *pgps_entry_snapshot(long *count);
 extern long pgps_entry_count(void);

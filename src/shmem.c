@@ -206,7 +206,9 @@ pgps_check_loaded(void)
 }
 
 /*
- * Find the entry of a key, creating it if asked to.  On success the entry is
+ * Find the entry of a key, creating it if the mode allows: PGPS_FIND never
+ * creates, PGPS_CREATE_IF_ROOM creates only while the table has room, and
+ * PGPS_CREATE evicts idle keys to make room.  On success the entry is
  * returned with pgps_state->lock held (shared for a found entry, exclusive
  * for a new one): update it under its spinlock, then release the lock with
  * LWLockRelease(pgps_state->lock).  Returns NULL with no lock held when the
@@ -216,14 +218,14 @@ pgps_check_loaded(void)
  * but the LWLock.
  */
 pgpsEntry *
-pgps_entry_get(const pgpsKey *key, bool create)
+pgps_entry_get(const pgpsKey *key, pgpsCreateMode mode)
 {
 	pgpsEntry  *entry;
 	bool		found;
 
 	LWLockAcquire(pgps_state->lock, LW_SHARED);
 	entry = (pgpsEntry *) hash_search(pgps_hash, key, HASH_FIND, NULL);
-	if (entry != NULL || !create)
+	if (entry != NULL || mode == PGPS_FIND)
 	{
 		if (entry == NULL)
 			LWLockRelease(pgps_state->lock);
@@ -234,7 +236,8 @@ pgps_entry_get(const pgpsKey *key, bool create)
 	LWLockAcquire(pgps_state->lock, LW_EXCLUSIVE);
 
 	/* The table's own size limit is soft for shared hashes; ours is not. */
-	if (hash_get_num_entries(pgps_hash) >= pgps_max_entries)
+	if (hash_get_num_entries(pgps_hash) >= pgps_max_entries &&
+		mode == PGPS_CREATE)
 		evict_some();
 
 	entry = NULL;

@@ -23,19 +23,40 @@ $node->safe_psql('postgres', q{
 my $mon = bg_session($node, 'monitor');
 my $tcp = 'host=127.0.0.1 dbname=postgres';
 
-# A wrong password is an authentication failure, not a connection.
+# A wrong password is an authentication failure, not a connection.  The
+# client chose its application_name unauthenticated: a name that has no key
+# yet makes none, the failure counts under an empty name.
 my ($rc) = run_psql($node, "$tcp user=pwuser password=wrong application_name=badpw",
 	'SELECT 1');
 isnt($rc, 0, 'wrong password refused');
-is( churn_row($mon, 'badpw',
+is( churn_row($mon, '',
 		'datname, usename, auth_failures, connections, login_failures', '127.0.0.1'),
 	'postgres|pwuser|1|0|0',
-	'wrong password: one authentication failure under its key');
+	'wrong password: one authentication failure, under an empty name');
+is($mon->query_safe(
+		"SELECT count(*) FROM pgpool_stats_connections WHERE application_name = 'badpw'"),
+	'0', 'a failed authentication makes no key for its name');
 
-# The right password over the same path is a connection.
+# The right password over the same path is a connection; a wrong one after
+# it counts under the key that now exists.
 ($rc) = run_psql($node, "$tcp user=pwuser password=right application_name=badpw",
 	'SELECT 1');
 is($rc, 0, 'right password accepted');
+($rc) = run_psql($node, "$tcp user=pwuser password=wrong application_name=badpw",
+	'SELECT 1');
+isnt($rc, 0, 'wrong password refused again');
+
+# Many names, none authenticated: still one key.
+for my $i (1 .. 5)
+{
+	run_psql($node, "$tcp user=pwuser password=wrong application_name=guess$i",
+		'SELECT 1');
+}
+is( churn_row($mon, '', 'auth_failures', '127.0.0.1'),
+	'6', 'five more names that failed: counted under the empty name');
+is($mon->query_safe(
+		"SELECT count(*) FROM pgpool_stats_connections WHERE application_name LIKE 'guess%'"),
+	'0', 'no key for any of them');
 
 # A client that hangs up at the password request (as psql does before it
 # prompts) is neither: the server sees the end of the connection.
@@ -63,7 +84,7 @@ ok( poll_bg($mon,
 	'every test session ended');
 
 is( churn_row($mon, 'badpw', 'auth_failures, connections, disconnections', '127.0.0.1'),
-	'1|1|1', 'right password: one connection under the same key');
+	'1|1|1', 'right password, then a wrong one: both under the name that now has a key');
 is($mon->query_safe(
 		"SELECT count(*) FROM pgpool_stats_connections WHERE application_name = 'nopw'"),
 	'0', 'a client hanging up at the password request is not counted');

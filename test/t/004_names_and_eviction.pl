@@ -10,7 +10,11 @@ use PgpsTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = pgps_node('names', conf => 'pgpool_stats.max_entries = 10');
+my $node = pgps_node(
+	'names',
+	conf => 'pgpool_stats.max_entries = 10',
+	hba => "local all pwuser scram-sha-256");
+$node->safe_psql('postgres', "CREATE ROLE pwuser LOGIN PASSWORD 'right'");
 
 # --- names ---------------------------------------------------------------
 my $same_as_activity = q{
@@ -114,6 +118,18 @@ is($mon->query_safe(q{
 	SELECT sum(connections) = count(*) AND count(*) = 9
 	  FROM pgpool_stats_connections WHERE application_name LIKE 'request-%'}),
 	't', 'the 9 newest request keys hold one connection each');
+
+# Failed authentications never evict: with the table full, a wrong password
+# under a new name is counted as dropped and every key stays.
+for my $i (1 .. 3)
+{
+	my ($rc) = run_psql($node,
+		"dbname=postgres user=pwuser password=wrong application_name=intruder$i",
+		'SELECT 1');
+	isnt($rc, 0, "wrong password $i refused");
+}
+is($mon->query_safe('SELECT entries, evicted, dropped FROM pgpool_stats_info'),
+	'10|991|3', 'three failed authentications in a full table: dropped, nothing evicted');
 
 $mon->quit;
 $node->stop;
