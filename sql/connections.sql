@@ -38,6 +38,17 @@ SELECT count(*) AS rows,
   FROM pgpool_stats_connections;
 RESET ROLE;
 
+-- Members of a role see its rows, as in pg_stat_activity.
+CREATE ROLE pgps_regress_member;
+SELECT current_user AS me \gset
+GRANT :"me" TO pgps_regress_member;
+SET ROLE pgps_regress_member;
+SELECT count(*) FILTER (WHERE usename = :'me') AS own_rows,
+       count(*) FILTER (WHERE usename = :'me' AND application_name IS NOT NULL) AS shown
+  FROM pgpool_stats_connections;
+RESET ROLE;
+DROP ROLE pgps_regress_member;
+
 -- Members of pg_read_all_stats see them.
 GRANT pg_read_all_stats TO pgps_regress_user;
 SET ROLE pgps_regress_user;

@@ -54,6 +54,10 @@ SELECT * FROM pgpool_stats_advise(-1);
 SELECT * FROM pgpool_stats_advise(600, saturated_share => 1.5);
 SELECT * FROM pgpool_stats_advise(600, busy_p95 => 3, busy_p99 => 2);
 SELECT * FROM pgpool_stats_advise(600, typical_open => 'infinity');
+SELECT * FROM pgpool_stats_advise(600, busy_p99 => 1e12);
+SELECT * FROM pgpool_stats_advise(600, headroom_pct => 5000);
+-- the largest figures allowed still give a pool size
+SELECT recommended_pool_size FROM pgpool_stats_advise(600, busy_p99 => 262143, headroom_pct => 1000);
 
 -- the views' columns
 SELECT attname, atttypid::regtype

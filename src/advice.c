@@ -12,6 +12,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "fmgr.h"
@@ -54,15 +55,15 @@ typedef struct App
 	int64		saturated_samples;
 	int64		iit_samples;
 	int64		longest_iit_us;
-	uint32		hist_busy[PGPS_COUNT_BUCKETS];
-	uint32		hist_total[PGPS_COUNT_BUCKETS];
+	uint64		hist_busy[PGPS_COUNT_BUCKETS];	/* sums over keys: 64 bits */
+	uint64		hist_total[PGPS_COUNT_BUCKETS];
 	int64		connections;
 	int64		disconnections;
 	uint64		session_total_us;
 	uint64		session_max_us;
 	uint64		setup_total_us;
 	TimestampTz first_seen;
-	uint32		session_hist[PGPS_HIST_BUCKETS];
+	uint64		session_hist[PGPS_HIST_BUCKETS];
 	pgpsDemand	demand;
 	pgpsAdvice	advice;
 } App;
@@ -104,7 +105,7 @@ add_key(App *app, const pgpsEntry *entry, int64 samples_taken)
 
 /* A percentile of a merged count histogram, zeros of empty samples added */
 static double
-count_percentile(const App *app, const uint32 *hist, double fraction)
+count_percentile(const App *app, const uint64 *hist, double fraction)
 {
 	uint64		zeros = Max(app->instance_samples - app->nonzero_samples, 0);
 	double		v = pgps_hist_percentile(hist, PGPS_COUNT_SUB_BITS,
@@ -209,7 +210,6 @@ pgpool_stats_recommendations_1_0(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS status;
 	App		   *app;
 	bool		see_all;
-	Oid			me = GetUserId();
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
@@ -226,7 +226,7 @@ pgpool_stats_recommendations_1_0(PG_FUNCTION_ARGS)
 		memset(nulls, 0, sizeof(nulls));
 		values[i++] = ObjectIdGetDatum(app->key.dbid);
 		values[i++] = ObjectIdGetDatum(app->key.userid);
-		if (see_all || app->key.userid == me)
+		if (pgps_sees_row(see_all, app->key.userid))
 			values[i] = CStringGetTextDatum(app->key.appname);
 		else
 			nulls[i] = true;
@@ -351,9 +351,14 @@ share_arg(FunctionCallInfo fcinfo, int n, const char *name, double dflt)
 	return v;
 }
 
-/* A non-negative argument: NULL gives the default */
+/*
+ * A non-negative argument up to max: NULL gives the default.  Counts of
+ * connections cannot pass the server's limit on backends; the bound also keeps the pool sizes
+ * computed from them within an int.
+ */
 static double
-amount_arg(FunctionCallInfo fcinfo, int n, const char *name, double dflt)
+amount_arg(FunctionCallInfo fcinfo, int n, const char *name, double dflt,
+		   double max)
 {
 	double		v;
 
@@ -364,6 +369,10 @@ amount_arg(FunctionCallInfo fcinfo, int n, const char *name, double dflt)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a finite number of at least 0, not %g", name, v)));
+	if (v > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be at most %g, not %g", name, max, v)));
 	return v;
 }
 
@@ -390,18 +399,21 @@ pgpool_stats_advise_1_0(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("samples must be at least 0, not " INT64_FORMAT, d.samples)));
-	d.connects_per_sec = amount_arg(fcinfo, 1, "connects_per_sec", 0);
-	d.session_p50_ms = PG_ARGISNULL(2) ? -1 : amount_arg(fcinfo, 2, "session_p50_ms", 0);
+	d.connects_per_sec = amount_arg(fcinfo, 1, "connects_per_sec", 0, DBL_MAX);
+	d.session_p50_ms = PG_ARGISNULL(2) ? -1 :
+		amount_arg(fcinfo, 2, "session_p50_ms", 0, DBL_MAX);
 	d.setup_share = PG_ARGISNULL(3) ? -1 : share_arg(fcinfo, 3, "setup_share", 0);
-	d.busy_p50 = amount_arg(fcinfo, 4, "busy_p50", 0);
-	d.busy_p95 = amount_arg(fcinfo, 5, "busy_p95", 0);
-	d.busy_p99 = amount_arg(fcinfo, 6, "busy_p99", 0);
-	d.typical_open = amount_arg(fcinfo, 7, "typical_open", 0);
+	d.busy_p50 = amount_arg(fcinfo, 4, "busy_p50", 0, PGPS_MAX_CONNECTIONS);
+	d.busy_p95 = amount_arg(fcinfo, 5, "busy_p95", 0, PGPS_MAX_CONNECTIONS);
+	d.busy_p99 = amount_arg(fcinfo, 6, "busy_p99", 0, PGPS_MAX_CONNECTIONS);
+	d.typical_open = amount_arg(fcinfo, 7, "typical_open", 0, PGPS_MAX_CONNECTIONS);
 	d.saturated_share = share_arg(fcinfo, 8, "saturated_share", 0);
 	d.iit_share = share_arg(fcinfo, 9, "iit_share", 0);
-	d.longest_iit_s = amount_arg(fcinfo, 10, "longest_iit_s", 0);
-	d.headroom = amount_arg(fcinfo, 11, "headroom_pct", pgps_headroom_pct) / 100.0;
-	d.short_session_ms = amount_arg(fcinfo, 12, "short_session_ms", pgps_short_session_ms);
+	d.longest_iit_s = amount_arg(fcinfo, 10, "longest_iit_s", 0, DBL_MAX);
+	d.headroom = amount_arg(fcinfo, 11, "headroom_pct", pgps_headroom_pct,
+							PGPS_MAX_HEADROOM_PCT) / 100.0;
+	d.short_session_ms = amount_arg(fcinfo, 12, "short_session_ms",
+									pgps_short_session_ms, DBL_MAX);
 	if (!(d.busy_p50 <= d.busy_p95 && d.busy_p95 <= d.busy_p99))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -145,9 +145,9 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	a->longest_iit_us = Max(a->longest_iit_us, entry->scratch_iit_us);
 	if (iit > 0)
 		a->iit_samples++;
-	a->hist_active[pgps_count_bucket(c->active)]++;
-	a->hist_busy[pgps_count_bucket(busy)]++;
-	a->hist_total[pgps_count_bucket(c->total)]++;
+	pgps_hist_add(a->hist_active, pgps_count_bucket(c->active));
+	pgps_hist_add(a->hist_busy, pgps_count_bucket(busy));
+	pgps_hist_add(a->hist_total, pgps_count_bucket(c->total));
 
 	a->bucket_touched = true;
 	a->bucket_max_total = Max(a->bucket_max_total, c->total);

@@ -352,7 +352,7 @@ pgps_session_exit(int code, Datum arg)
 		entry->churn.open_connections--;
 	entry->churn.session_total_us += lifetime_us;
 	entry->churn.session_max_us = Max(entry->churn.session_max_us, lifetime_us);
-	entry->churn.session_hist[pgps_lifetime_bucket(lifetime_us)]++;
+	pgps_hist_add(entry->churn.session_hist, pgps_lifetime_bucket(lifetime_us));
 	if (lifetime_us < (uint64) pgps_short_session_ms * 1000)
 		entry->churn.short_sessions++;
 	entry->last_seen = now;

@@ -73,7 +73,7 @@ bucket_bounds(int bucket, int sub_bits, uint64 *lower, uint64 *width)
  * nothing counted.
  */
 double
-pgps_hist_percentile(const uint32 *hist, int sub_bits, int max_msb,
+pgps_hist_percentile(const uint64 *hist, int sub_bits, int max_msb,
 					 uint64 extra_zeros, double fraction, uint64 max_value)
 {
 	int			n = nbuckets(sub_bits, max_msb);
@@ -113,4 +113,23 @@ pgps_hist_percentile(const uint32 *hist, int sub_bits, int max_msb,
 		return Min(value, (double) max_value);
 	}
 	return (double) max_value;
+}
+
+/*
+ * The same for a key's own histogram, whose buckets are 32 bits to keep
+ * entries small (they saturate rather than wrap; see pgps_hist_add).
+ */
+double
+pgps_hist_percentile32(const uint32 *hist, int sub_bits, int max_msb,
+					   uint64 extra_zeros, double fraction, uint64 max_value)
+{
+	uint64		wide[Max(PGPS_HIST_BUCKETS, PGPS_COUNT_BUCKETS)];
+	int			n = nbuckets(sub_bits, max_msb);
+	int			i;
+
+	Assert(n <= lengthof(wide));
+	for (i = 0; i < n; i++)
+		wide[i] = hist[i];
+	return pgps_hist_percentile(wide, sub_bits, max_msb, extra_zeros,
+								fraction, max_value);
 }

@@ -139,7 +139,7 @@ define_settings(void)
 							&pgps_headroom_pct,
 							20,
 							0,
-							1000,
+							PGPS_MAX_HEADROOM_PCT,
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);

@@ -230,6 +230,9 @@ extern int	pgps_history_rows;
 extern int	pgps_headroom_pct;
 extern bool pgps_save;
 
+/* the upper limit of pgpool_stats.headroom and of advise()'s headroom_pct */
+#define PGPS_MAX_HEADROOM_PCT	1000
+
 /* shmem.c */
 typedef enum pgpsCreateMode
 {
@@ -255,9 +258,19 @@ extern void pgps_slot_clear(void);
 
 /* histogram.c */
 extern int	pgps_hist_bucket(uint64 value, int sub_bits, int max_msb);
-extern double pgps_hist_percentile(const uint32 *hist, int sub_bits,
+extern double pgps_hist_percentile(const uint64 *hist, int sub_bits,
 								   int max_msb, uint64 extra_zeros,
 								   double fraction, uint64 max_value);
+extern double pgps_hist_percentile32(const uint32 *hist, int sub_bits,
+									 int max_msb, uint64 extra_zeros,
+									 double fraction, uint64 max_value);
+
+/* Count one value in a key's 32-bit histogram; a full bucket stays full */
+#define pgps_hist_add(hist, bucket) \
+	do { \
+		if ((hist)[bucket] < PG_UINT32_MAX) \
+			(hist)[bucket]++; \
+	} while (0)
 #define pgps_lifetime_bucket(v) \
 	pgps_hist_bucket((v), PGPS_HIST_SUB_BITS, PGPS_HIST_MAX_MSB)
 #define pgps_count_bucket(v) \
@@ -279,6 +292,7 @@ extern pgpsHistBucket *pgps_history_snapshot(int max_buckets, int *nbuckets,
 /* views.c: helpers the SQL functions share */
 extern Datum pgps_float8_or_null(double value, bool *isnull);
 extern bool pgps_sees_all_rows(void);
+extern bool pgps_sees_row(bool see_all, Oid userid);
 extern int	pgps_key_columns(const pgpsKey *key, bool full, Datum *values,
 							 bool *nulls);
 extern pgpsSharedState pgps_state_copy(void);

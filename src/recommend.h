@@ -9,6 +9,8 @@
 #define PGPS_RECOMMEND_H
 
 /* Thresholds of the rules; see recommend.c and the README */
+/* the most backends a server can have (MAX_BACKENDS, 2^18 - 1) */
+#define PGPS_MAX_CONNECTIONS	262143
 #define PGPS_MIN_SAMPLES		600 /* a minute at the default interval */
 #define PGPS_IIT_SHARE			0.05	/* the p95 of idle-in-transaction
 										 * sessions is at least 1 */

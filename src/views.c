@@ -88,11 +88,21 @@ pgps_sees_all_rows(void)
 	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 }
 
+/*
+ * Whether a row of a role is shown in full: to those who see every row, and
+ * as in pg_stat_activity to the members of the role.
+ */
+bool
+pgps_sees_row(bool see_all, Oid userid)
+{
+	return see_all || has_privs_of_role(GetUserId(), userid);
+}
+
 /* A percentile of a key's session lifetimes in ms, -1 if none ended */
 static double
 lifetime_ms(const pgpsChurn *c, double fraction)
 {
-	double		us = pgps_hist_percentile(c->session_hist, PGPS_HIST_SUB_BITS,
+	double		us = pgps_hist_percentile32(c->session_hist, PGPS_HIST_SUB_BITS,
 										  PGPS_HIST_MAX_MSB, 0, fraction,
 										  c->session_max_us);
 
@@ -183,7 +193,6 @@ pgpool_stats_connections_1_0(PG_FUNCTION_ARGS)
 	long		count;
 	long		n;
 	bool		see_all;
-	Oid			me = GetUserId();
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz stats_reset;
 
@@ -200,7 +209,7 @@ pgpool_stats_connections_1_0(PG_FUNCTION_ARGS)
 		bool		nulls[CONNECTIONS_COLS];
 
 		memset(nulls, 0, sizeof(nulls));
-		connections_row(&entries[n], see_all || entries[n].key.userid == me,
+		connections_row(&entries[n], pgps_sees_row(see_all, entries[n].key.userid),
 						now, stats_reset, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -311,11 +320,11 @@ activity_row(const pgpsEntry *entry, bool full, const pgpsSharedState *st,
 	values[i] = pgps_float8_or_null(samples > 0 ? (double) a->sum_active / samples : -1,
 							   &nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(pgps_hist_percentile(a->hist_active, PGPS_COUNT_SUB_BITS,
+	values[i] = pgps_float8_or_null(pgps_hist_percentile32(a->hist_active, PGPS_COUNT_SUB_BITS,
 													PGPS_COUNT_MAX_MSB, zeros, 0.95,
 													a->peak_active), &nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(pgps_hist_percentile(a->hist_active, PGPS_COUNT_SUB_BITS,
+	values[i] = pgps_float8_or_null(pgps_hist_percentile32(a->hist_active, PGPS_COUNT_SUB_BITS,
 													PGPS_COUNT_MAX_MSB, zeros, 0.99,
 													a->peak_active), &nulls[i]);
 	i++;
@@ -340,7 +349,6 @@ pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
 	long		count;
 	long		n;
 	bool		see_all;
-	Oid			me = GetUserId();
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
@@ -359,7 +367,7 @@ pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
 		bool		nulls[ACTIVITY_COLS];
 
 		memset(nulls, 0, sizeof(nulls));
-		activity_row(&entries[n], see_all || entries[n].key.userid == me,
+		activity_row(&entries[n], pgps_sees_row(see_all, entries[n].key.userid),
 					 &st, trend, ntrend, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -376,7 +384,6 @@ pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
 	int			nbuckets;
 	int			b;
 	bool		see_all;
-	Oid			me = GetUserId();
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
@@ -398,7 +405,7 @@ pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
 			memset(nulls, 0, sizeof(nulls));
 			values[i++] = TimestampTzGetDatum(buckets[b].start);
 			values[i++] = TimestampTzGetDatum(buckets[b].end);
-			i += pgps_key_columns(&row->key, see_all || row->key.userid == me,
+			i += pgps_key_columns(&row->key, pgps_sees_row(see_all, row->key.userid),
 							 &values[i], &nulls[i]);
 			values[i++] = Int64GetDatum(samples);
 			values[i] = pgps_float8_or_null(samples > 0 ? (double) row->sum_total / samples : -1,
