@@ -131,6 +131,12 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	int32		iit = c->idle_in_xact + c->idle_in_xact_aborted;
 	int32		busy = c->active + iit;
 
+	/*
+	 * A key made or reset while this sample was being taken starts its
+	 * window at this sample's number, but this sample counts in it.
+	 */
+	if (a->window_start_no >= sample_no)
+		a->window_start_no = sample_no - 1;
 	a->latest = *c;
 	a->last_sample_no = sample_no;
 	a->last_sample = now;
@@ -184,8 +190,11 @@ pgps_sample(void)
 	INSTR_TIME_SET_CURRENT(start);
 	now = GetCurrentTimestamp();
 
-	/* a new history bucket begins with the first sample past the last */
-	if (now >= pgps_state->cur_bucket_end)
+	/*
+	 * A new history bucket begins with the first sample past the last, or
+	 * before its start when the clock was set back.
+	 */
+	if (now >= pgps_state->cur_bucket_end || now < pgps_state->cur_bucket_start)
 		pgps_history_close_bucket(now);
 
 	SpinLockAcquire(&pgps_state->mutex);
@@ -304,6 +313,9 @@ pgps_collector_main(Datum main_arg)
 		}
 
 		now = GetCurrentTimestamp();
+		/* the clock set back must not stop the sampling */
+		if (next_sample - now > (int64) pgps_sample_interval_ms * 1000)
+			next_sample = now;
 		if (now >= next_sample)
 		{
 			MemoryContext old = MemoryContextSwitchTo(loop_context);

@@ -137,7 +137,9 @@ pgps_history_close_bucket(TimestampTz now)
 	if (bucket != NULL)
 	{
 		bucket->start = pgps_state->cur_bucket_start;
-		bucket->end = Min(pgps_state->cur_bucket_end, now);
+		/* cut short if the clock was set back */
+		bucket->end = Max(Min(pgps_state->cur_bucket_end, now),
+						  pgps_state->cur_bucket_start);
 		bucket->samples = pgps_state->cur_bucket_samples;
 		bucket->first_row = first_row;
 		bucket->nrows = nrows;

@@ -39,7 +39,7 @@
 
 #define PGPS_DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/pgpool_stats.stat"
 #define PGPS_DUMP_MAGIC		0x50475053	/* "PGPS" */
-#define PGPS_DUMP_FORMAT	1
+#define PGPS_DUMP_FORMAT	2
 
 typedef struct pgpsDumpHeader
 {
@@ -63,6 +63,13 @@ typedef struct pgpsDumpHeader
 	int64		samples_taken;
 	int64		rows_lost;
 	int32		peak_sessions;
+	TimestampTz last_sample;
+	double		total_sample_us;
+	double		max_sample_us;
+	/* the bucket being filled, whose sums the keys carry */
+	TimestampTz cur_bucket_start;
+	TimestampTz cur_bucket_end;
+	int64		cur_bucket_samples;
 } pgpsDumpHeader;
 
 /* What one key contributes to the file */
@@ -115,7 +122,12 @@ dump_statistics(int code, Datum arg)
 	int64		b;
 	bool		ok = true;
 
-	if (code != 0 || !pgps_save || pgps_state == NULL)
+	/*
+	 * The exit code does not matter: a postmaster that loaded the file and
+	 * then failed to start exits with 1, and must write the statistics back
+	 * (the control file still says "shut down").
+	 */
+	if (!pgps_save || pgps_state == NULL)
 		return;
 	if (!shut_down_cleanly())
 	{
@@ -148,6 +160,12 @@ dump_statistics(int code, Datum arg)
 	header.samples_taken = pgps_state->samples_taken;
 	header.rows_lost = pgps_state->rows_lost;
 	header.peak_sessions = pgps_state->peak_sessions;
+	header.last_sample = pgps_state->last_sample;
+	header.total_sample_us = pgps_state->total_sample_us;
+	header.max_sample_us = pgps_state->max_sample_us;
+	header.cur_bucket_start = pgps_state->cur_bucket_start;
+	header.cur_bucket_end = pgps_state->cur_bucket_end;
+	header.cur_bucket_samples = pgps_state->cur_bucket_samples;
 
 	INIT_CRC32C(crc);
 	ok = write_crc(file, &header, sizeof(header), &crc);
@@ -266,6 +284,17 @@ apply_dump(const pgpsDumpHeader *h, char *data)
 	pgps_state->samples_taken = h->samples_taken;
 	pgps_state->rows_lost = h->rows_lost;
 	pgps_state->peak_sessions = h->peak_sessions;
+	pgps_state->last_sample = h->last_sample;
+	pgps_state->total_sample_us = h->total_sample_us;
+	pgps_state->max_sample_us = h->max_sample_us;
+
+	/*
+	 * The bucket being filled at shutdown goes on filling, and the first
+	 * sample past its end closes it, as if there had been no restart.
+	 */
+	pgps_state->cur_bucket_start = h->cur_bucket_start;
+	pgps_state->cur_bucket_end = h->cur_bucket_end;
+	pgps_state->cur_bucket_samples = h->cur_bucket_samples;
 
 	/* with a smaller table, the most recently seen keys */
 	if (keep < h->nentries)
