@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "pgpool_stats.h"
@@ -162,22 +163,47 @@ pgps_history_close_bucket(TimestampTz now)
 pgpsHistBucket *
 pgps_history_snapshot(int max_buckets, int *nbuckets, pgpsHistRow **rows)
 {
-	pgpsHistBucket *buckets;
-	int64		from;
+	pgpsHistBucket *buckets = NULL;
+	int64		from = 0;
 	int64		b;
-	int			n;
-	int			nrows = 0;
+	int			n = 0;
+	int64		nrows = 0;
+	int			bucket_room = 0;
+	int64		row_room = 0;
 
-	LWLockAcquire(pgps_state->history_lock, LW_SHARED);
-	from = pgps_state->bucket_tail;
-	if (max_buckets > 0 && pgps_state->bucket_head - from > max_buckets)
-		from = pgps_state->bucket_head - max_buckets;
-	n = (int) (pgps_state->bucket_head - from);
-
-	buckets = palloc(sizeof(pgpsHistBucket) * Max(n, 1));
-	for (b = from; b < pgps_state->bucket_head; b++)
-		nrows += pgps_state->buckets[b % pgps_history_size].nrows;
-	*rows = palloc(sizeof(pgpsHistRow) * Max(nrows, 1));
+	/*
+	 * Allocate before taking the lock (ten million rows are over a
+	 * gigabyte), and again in the rare case that the history grew meanwhile.
+	 */
+	for (;;)
+	{
+		if (bucket_room > 0 || row_room > 0)
+		{
+			buckets = MemoryContextAllocHuge(CurrentMemoryContext,
+											 sizeof(pgpsHistBucket) * bucket_room);
+			*rows = MemoryContextAllocHuge(CurrentMemoryContext,
+										   sizeof(pgpsHistRow) * row_room);
+		}
+		LWLockAcquire(pgps_state->history_lock, LW_SHARED);
+		from = pgps_state->bucket_tail;
+		if (max_buckets > 0 && pgps_state->bucket_head - from > max_buckets)
+			from = pgps_state->bucket_head - max_buckets;
+		n = (int) (pgps_state->bucket_head - from);
+		nrows = 0;
+		for (b = from; b < pgps_state->bucket_head; b++)
+			nrows += pgps_state->buckets[b % pgps_history_size].nrows;
+		if (buckets != NULL && n <= bucket_room && nrows <= row_room)
+			break;
+		LWLockRelease(pgps_state->history_lock);
+		if (buckets != NULL)
+		{
+			pfree(buckets);
+			pfree(*rows);
+		}
+		buckets = NULL;
+		bucket_room = Max(n, 1);
+		row_room = Max(nrows, 1);
+	}
 
 	nrows = 0;
 	for (b = from; b < pgps_state->bucket_head; b++)

@@ -35,6 +35,7 @@
 #include "utils/backend_status.h"
 #include "storage/shmem.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "pgpool_stats.h"
@@ -426,10 +427,26 @@ pgps_entry_snapshot(long *count)
 	HASH_SEQ_STATUS status;
 	pgpsEntry  *entry;
 	pgpsEntry  *copy;
+	long		room;
 	long		n = 0;
 
-	LWLockAcquire(pgps_state->lock, LW_SHARED);
-	copy = palloc(Max(hash_get_num_entries(pgps_hash), 1) * sizeof(pgpsEntry));
+	/*
+	 * Allocate before taking the lock (a million keys is over a gigabyte),
+	 * and again in the rare case that keys were added meanwhile.
+	 */
+	room = pgps_entry_count();
+	for (;;)
+	{
+		copy = MemoryContextAllocHuge(CurrentMemoryContext,
+									  Max(room, 1) * sizeof(pgpsEntry));
+		LWLockAcquire(pgps_state->lock, LW_SHARED);
+		if (hash_get_num_entries(pgps_hash) <= room)
+			break;
+		room = hash_get_num_entries(pgps_hash);
+		LWLockRelease(pgps_state->lock);
+		pfree(copy);
+	}
+
 	hash_seq_init(&status, pgps_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
