@@ -33,6 +33,7 @@
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "utils/hsearch.h"
+#include "utils/inet.h"
 #include "utils/memutils.h"
 
 #include "pgpool_stats.h"
@@ -251,6 +252,61 @@ header_problem(const pgpsDumpHeader *h, size_t file_size)
 	return NULL;
 }
 
+/*
+ * Why the body of a file whose checksum matched cannot be loaded, or NULL.
+ * Its buckets must cover its rows in order, as the writer lays them out:
+ * an index out of range would otherwise be followed into memory.
+ */
+static const char *
+body_problem(const pgpsDumpHeader *h, const char *data)
+{
+	const pgpsHistBucket *buckets = (const pgpsHistBucket *)
+		(data + h->nentries * sizeof(pgpsDumpEntry));
+	int64		next_row = 0;
+	int64		b;
+
+	for (b = 0; b < h->nbuckets; b++)
+	{
+		if (buckets[b].nrows < 0 || buckets[b].first_row != next_row)
+			return "corrupt (history rows out of order)";
+		next_row += buckets[b].nrows;
+		if (next_row > h->nrows)
+			return "corrupt (history rows out of range)";
+	}
+	if (next_row != h->nrows)
+		return "corrupt (history rows out of range)";
+	return NULL;
+}
+
+/*
+ * A key from the file, rebuilt as the connection path builds keys: zeroed
+ * padding, a terminated printable name, a known address family.  A key
+ * that differs in a byte from a live one would never match it.
+ */
+static void
+clean_key(pgpsKey *key)
+{
+	pgpsKey		clean;
+	int			i;
+
+	memset(&clean, 0, sizeof(clean));
+	clean.dbid = key->dbid;
+	clean.userid = key->userid;
+	if (key->addr.family == PGSQL_AF_INET || key->addr.family == PGSQL_AF_INET6)
+	{
+		clean.addr.family = key->addr.family;
+		memcpy(clean.addr.bytes, key->addr.bytes,
+			   key->addr.family == PGSQL_AF_INET ? 4 : 16);
+	}
+	for (i = 0; i < NAMEDATALEN - 1 && key->appname[i] != '\0'; i++)
+	{
+		unsigned char c = (unsigned char) key->appname[i];
+
+		clean.appname[i] = (c >= 0x20 && c <= 0x7e) ? (char) c : '?';
+	}
+	*key = clean;
+}
+
 /* Newest first, by last_seen */
 static int
 compare_last_seen(const void *a, const void *b)
@@ -302,9 +358,11 @@ apply_dump(const pgpsDumpHeader *h, char *data)
 	for (i = 0; i < keep; i++)
 	{
 		bool		found;
-		pgpsEntry  *entry = hash_search(pgps_entry_hash(), &entries[i].key,
-										HASH_ENTER_NULL, &found);
+		pgpsEntry  *entry;
 
+		clean_key(&entries[i].key);
+		entry = hash_search(pgps_entry_hash(), &entries[i].key,
+							HASH_ENTER_NULL, &found);
 		if (entry == NULL || found)
 			continue;
 		memset((char *) entry + sizeof(pgpsKey), 0,
@@ -322,9 +380,7 @@ apply_dump(const pgpsDumpHeader *h, char *data)
 	first_bucket = Max(h->nbuckets - pgps_history_size, 0);
 	for (b = h->nbuckets - 1; b >= first_bucket; b--)
 	{
-		if (nrows_kept + buckets[b].nrows > pgps_history_rows ||
-			buckets[b].first_row < 0 ||
-			buckets[b].first_row + buckets[b].nrows > h->nrows)
+		if (nrows_kept + buckets[b].nrows > pgps_history_rows)
 		{
 			first_bucket = b + 1;
 			break;
@@ -339,8 +395,12 @@ apply_dump(const pgpsDumpHeader *h, char *data)
 		*dst = buckets[b];
 		dst->first_row = pgps_state->row_head;
 		for (r = 0; r < buckets[b].nrows; r++)
-			pgps_state->rows[pgps_state->row_head++ % pgps_history_rows] =
-				rows[buckets[b].first_row + r];
+		{
+			pgpsHistRow *row = &pgps_state->rows[pgps_state->row_head++ % pgps_history_rows];
+
+			*row = rows[buckets[b].first_row + r];
+			clean_key(&row->key);
+		}
 		pgps_state->bucket_head++;
 	}
 
@@ -399,22 +459,25 @@ load_statistics(void)
 			FIN_CRC32C(crc);
 			if (!EQ_CRC32C(crc, stored))
 				problem = "corrupt (checksum mismatch)";
+			else
+				problem = body_problem(&header, data);
 		}
 	}
+
+done:
+	if (file)
+		FreeFile(file);
+	/* gone before it is applied: whatever happens next, it is read once */
+	unlink(PGPS_DUMP_FILE);
 
 	if (problem != NULL)
 		ereport(LOG,
 				(errmsg("pgpool_stats: statistics file \"%s\" ignored: %s; starting empty",
 						PGPS_DUMP_FILE, problem)));
-	else
+	else if (data != NULL)
 		apply_dump(&header, data);
-
-done:
 	if (data)
 		pfree(data);
-	if (file)
-		FreeFile(file);
-	unlink(PGPS_DUMP_FILE);
 }
 
 /*

@@ -26,6 +26,19 @@ my $history = q{
 	SELECT count(*) || '|' || coalesce(sum(connections), 0)
 	  FROM pgpool_stats_history WHERE application_name = 'survivor'};
 
+# CRC-32C, as the file's trailer holds it
+sub crc32c
+{
+	my ($data) = @_;
+	my $crc = 0xffffffff;
+	for my $byte (unpack 'C*', $data)
+	{
+		$crc ^= $byte;
+		$crc = ($crc >> 1) ^ (($crc & 1) ? 0x82f63b78 : 0) for 1 .. 8;
+	}
+	return $crc ^ 0xffffffff;
+}
+
 sub survivors
 {
 	my ($n) = @_;
@@ -105,11 +118,31 @@ my @bad = (
 		seek $fh, (-s $_[0]) - 40, 0;
 		print $fh chr(ord($c) ^ 0xff);
 		close $fh;
-	  }, qr/corrupt \(checksum mismatch\)/ ]);
+	  }, qr/corrupt \(checksum mismatch\)/ ],
+	[ 'a history bucket out of range under a valid checksum', sub {
+		open my $fh, '+<', $_[0] or die $!;
+		binmode $fh;
+		local $/;
+		my $data = <$fh>;
+		# the header gives the sizes: bucket and row size at 24 and 28,
+		# the numbers of buckets and rows at 48 and 56
+		my ($bucket_size, $row_size) = unpack 'L<L<', substr($data, 24, 8);
+		my ($nbuckets, $nrows) = unpack 'q<q<', substr($data, 48, 16);
+		die "no history bucket to damage" if $nbuckets < 1;
+		my $last = length($data) - 4 - $nrows * $row_size - $bucket_size;
+		# its first_row (at 24 in a bucket) far past the rows
+		substr($data, $last + 24, 8) = pack 'q<', 1 << 62;
+		substr($data, -4) = pack 'L<', crc32c(substr($data, 0, -4));
+		seek $fh, 0, 0;
+		print $fh $data;
+		close $fh;
+	  }, qr/corrupt \(history rows out of order\)/ ]);
 for my $case (@bad)
 {
 	my ($name, $damage, $why) = @$case;
 	$mon = survivors(2);
+	ok(poll_bg($mon, "SELECT split_part(($history), '|', 2)", '2'),
+		"$name: a closed history bucket holds the connections");
 	$mon->quit;
 	$node->stop;
 	ok(-e $file, "$name: a clean stop wrote the file");
