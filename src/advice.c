@@ -163,10 +163,7 @@ gather_apps(pgpsSharedState *st)
 	App		   *app;
 	TimestampTz now = GetCurrentTimestamp();
 
-	LWLockAcquire(pgps_state->sample_lock, LW_SHARED);
-	entries = pgps_entry_snapshot(&count);
-	*st = pgps_state_copy();
-	LWLockRelease(pgps_state->sample_lock);
+	entries = pgps_entry_snapshot(&count, st);
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(AppKey);
@@ -390,6 +387,8 @@ pgpool_stats_advise_1_0(PG_FUNCTION_ARGS)
 	pgpsDemand	d;
 	pgpsAdvice	advice;
 
+	/* its defaults are the settings, which exist only when preloaded */
+	pgps_check_loaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 

@@ -247,7 +247,7 @@ extern void pgps_shmem_startup(void);
 extern Size pgps_shmem_size(void);
 extern pgpsEntry *pgps_entry_get(const pgpsKey *key, pgpsCreateMode mode);
 extern void pgps_count_dropped(void);
-extern pgpsEntry *pgps_entry_snapshot(long *count);
+extern pgpsEntry *pgps_entry_snapshot(long *count, pgpsSharedState *st);
 extern long pgps_entry_count(void);
 extern struct HTAB *pgps_entry_hash(void);
 extern void pgps_reset_all(void);

@@ -43,6 +43,18 @@
 pgpsSharedState *pgps_state = NULL;
 static HTAB *pgps_hash = NULL;
 
+/*
+ * How many keys one eviction scan frees: a twentieth of the table, as
+ * pg_stat_statements does, so that a client putting a new name in every
+ * connection pays for a scan of the table once in that many connections, at
+ * any max_entries.  The candidates' array is allocated once, at start, so
+ * that eviction allocates nothing in the connection path.
+ */
+#define PGPS_EVICT_SHARE	20
+
+static pgpsEntry **evict_heap = NULL;
+static int	evict_want = 0;
+
 static void evict_some(void);
 static void *carve_alloc(Size size);
 
@@ -158,6 +170,14 @@ pgps_shmem_startup(void)
 	pgps_state = NULL;
 	pgps_hash = NULL;
 
+	/* the postmaster's copy is inherited by every backend */
+	if (evict_heap == NULL)
+	{
+		evict_want = Max(1, pgps_max_entries / PGPS_EVICT_SHARE);
+		evict_heap = MemoryContextAlloc(TopMemoryContext,
+										evict_want * sizeof(pgpsEntry *));
+	}
+
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 
 	compute_layout(&layout, &info, &flags);
@@ -266,15 +286,6 @@ pgps_entry_get(const pgpsKey *key, pgpsCreateMode mode)
 	return entry;
 }
 
-/*
- * How many keys one eviction scan frees: a twentieth of the table, as
- * pg_stat_statements does, so that a client putting a new name in every
- * connection pays for a scan once in that many connections, not each time.
- * Bounded so the candidates fit on the stack.
- */
-#define PGPS_EVICT_SHARE	20
-#define PGPS_EVICT_MAX		256
-
 /* Sift heap[i] down a max-heap of n entries ordered by last_seen */
 static void
 sift_down(pgpsEntry **heap, int n, int i)
@@ -309,9 +320,8 @@ sift_down(pgpsEntry **heap, int n, int i)
 static void
 evict_some(void)
 {
-	pgpsEntry  *heap[PGPS_EVICT_MAX];
-	int			want = Max(1, Min(PGPS_EVICT_MAX,
-								  pgps_max_entries / PGPS_EVICT_SHARE));
+	pgpsEntry **heap = evict_heap;
+	int			want = evict_want;
 	int			n = 0;
 	HASH_SEQ_STATUS status;
 	pgpsEntry  *entry;
@@ -419,10 +429,12 @@ pgps_reset_all(void)
 /*
  * Copy every entry out, each under its spinlock, into an array allocated in
  * the current memory context; *count gets its length.  Readers build their
- * tuples from the copy, after every lock is released.
+ * tuples from the copy, after every lock is released.  With st, the copy is
+ * taken under the sample lock, so that no sample falls between it and the
+ * shared state copied into *st: the statistics and the sample count agree.
  */
 pgpsEntry *
-pgps_entry_snapshot(long *count)
+pgps_entry_snapshot(long *count, pgpsSharedState *st)
 {
 	HASH_SEQ_STATUS status;
 	pgpsEntry  *entry;
@@ -431,7 +443,7 @@ pgps_entry_snapshot(long *count)
 	long		n = 0;
 
 	/*
-	 * Allocate before taking the lock (a million keys is over a gigabyte),
+	 * Allocate before taking the locks (a million keys is over a gigabyte),
 	 * and again in the rare case that keys were added meanwhile.
 	 */
 	room = pgps_entry_count();
@@ -439,11 +451,15 @@ pgps_entry_snapshot(long *count)
 	{
 		copy = MemoryContextAllocHuge(CurrentMemoryContext,
 									  Max(room, 1) * sizeof(pgpsEntry));
+		if (st)
+			LWLockAcquire(pgps_state->sample_lock, LW_SHARED);
 		LWLockAcquire(pgps_state->lock, LW_SHARED);
 		if (hash_get_num_entries(pgps_hash) <= room)
 			break;
 		room = hash_get_num_entries(pgps_hash);
 		LWLockRelease(pgps_state->lock);
+		if (st)
+			LWLockRelease(pgps_state->sample_lock);
 		pfree(copy);
 	}
 
@@ -456,6 +472,11 @@ pgps_entry_snapshot(long *count)
 		n++;
 	}
 	LWLockRelease(pgps_state->lock);
+	if (st)
+	{
+		*st = pgps_state_copy();
+		LWLockRelease(pgps_state->sample_lock);
+	}
 
 	*count = n;
 	return copy;

@@ -38,7 +38,7 @@ PG_FUNCTION_INFO_V1(pgpool_stats_sample_1_0);
 
 #define CONNECTIONS_COLS	19
 #define ACTIVITY_COLS		19
-#define HISTORY_COLS		15
+#define HISTORY_COLS		14
 #define INFO_COLS			14
 
 /* History buckets the activity view's sparkline spans */
@@ -200,7 +200,7 @@ pgpool_stats_connections_1_0(PG_FUNCTION_ARGS)
 	pgps_init_srf(fcinfo);
 	see_all = pgps_sees_all_rows();
 
-	entries = pgps_entry_snapshot(&count);
+	entries = pgps_entry_snapshot(&count, NULL);
 	stats_reset = pgps_state_copy().stats_reset;
 
 	for (n = 0; n < count; n++)
@@ -241,7 +241,7 @@ sparkline(const int32 *values, int n)
 	for (i = 0; i < n; i++)
 	{
 		/* zero is the lowest level, anything above it at least the next */
-		int			level = (max == 0) ? 0 :
+		int			level = (max <= 0 || values[i] <= 0) ? 0 :
 			(int) ceil((double) values[i] * 7 / max);
 
 		if (utf8)
@@ -355,10 +355,7 @@ pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
 	see_all = pgps_sees_all_rows();
 
 	/* no sample in between: the statistics and the sample count agree */
-	LWLockAcquire(pgps_state->sample_lock, LW_SHARED);
-	entries = pgps_entry_snapshot(&count);
-	st = pgps_state_copy();
-	LWLockRelease(pgps_state->sample_lock);
+	entries = pgps_entry_snapshot(&count, &st);
 	trend = trend_table(&ntrend);
 
 	for (n = 0; n < count; n++)
