@@ -13,7 +13,13 @@ my $node = pgps_node('not_preloaded', no_preload => 1);
 
 foreach my $sql (
 	'SELECT * FROM pgpool_stats_connections',
+	'SELECT * FROM pgpool_stats_activity',
+	'SELECT * FROM pgpool_stats_history',
+	'SELECT * FROM pgpool_stats_recommendations',
+	'SELECT * FROM pgpool_stats_server',
+	'SELECT * FROM pgpool_stats_advise(0)',
 	'SELECT * FROM pgpool_stats_info',
+	'SELECT pgpool_stats_sample()',
 	'SELECT pgpool_stats_reset()')
 {
 	my ($rc, $out, $err) = $node->psql('postgres',
