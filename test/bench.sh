@@ -305,7 +305,7 @@ printf '  one name %.1f, a new name each %.1f: ratio %.3f (pair ratios %s)\n' \
 	"$(printf '%s\n' "${name_ratios[@]}" | median)" \
 	"$(printf '%s\n' "${name_ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd-)"
 echo "  keys evicted meanwhile: $(( $(q 'SELECT evicted FROM pgpool_stats_info') - evicted0 ))" \
-	"(one scan frees a twentieth of the table, at most 256 keys)"
+	"(one scan frees a twentieth of the table)"
 pgps_cluster_stop "$dir"
 
 # --- the pooled path, in instructions ----------------------------------------
