@@ -19,7 +19,9 @@ pgps_install_deps
 pgps_build_install
 
 dir=$(pgps_workdir)
-trap 'pgps_cleanup "$dir"' EXIT
+# the idle clients sleep in \sleep and would outlive the server
+stop_idle() { pkill -f "$dir/idle.sql" 2>/dev/null || true; }
+trap 'stop_idle; pgps_cleanup "$dir"' EXIT
 pgps_cluster_start "$dir" "$port" "shared_preload_libraries = 'pgpool_stats'
 max_connections = 600"
 bin=$("$PG_CONFIG" --bindir)
@@ -45,6 +47,33 @@ tps()
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# The connection path in the kernel's accounts: the backends' minor page
+# faults and CPU time (utime + stime) per connection, from the postmaster's
+# cminflt, cutime and cstime in /proc (what it reaped from its children),
+# over one pgbench -C client making $fault_conns + 1 connections.  Exact
+# counts, where connections/s are noisy.
+fault_conns=${BENCH_FAULT_CONNECTIONS:-1000}
+[ "${1:-}" = "--quick" ] && fault_conns=50
+children() { pgrep -c -P "$1" || true; }
+kernel_per_connection()
+{
+	local pm k a b
+	pm=$(head -1 "$dir/data/postmaster.pid")
+	k=$(children "$pm")
+	a=$(awk '{ print $11, $16 + $17 }' "/proc/$pm/stat")
+	pgps_as_pg "${pg_env[@]}" pgbench -n -C -S -c 1 -t "$fault_conns" >/dev/null 2>&1
+	# until every backend of the run is reaped (an autovacuum worker may
+	# come and go; it counts alike with and without the library)
+	for _ in $(seq 200); do
+		[ "$(children "$pm")" -le "$k" ] && break
+		sleep 0.05
+	done
+	b=$(awk '{ print $11, $16 + $17 }' "/proc/$pm/stat")
+	awk -v a="$a" -v b="$b" -v n=$((fault_conns + 1)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		printf "%.2f %.4f\n", (y[1] - x[1]) / n, 1000 * (y[2] - x[2]) / hz / n }'
+}
+
 declare -A runs
 tests=(conn pooled)
 declare -A args=([conn]="-C -S -c 2 -j 2" [pooled]="-S -c 4 -j 2")
@@ -59,6 +88,9 @@ for ((p = 1; p <= pairs; p++)); do
 			# shellcheck disable=SC2086
 			runs[$t,$mode]+="$(tps ${args[$t]}) "
 		done
+		read -r f c < <(kernel_per_connection)
+		runs[faults,$mode]+="$f "
+		runs[cpu,$mode]+="$c "
 	done
 	printf 'pair %d/%d done\n' "$p" "$pairs" >&2
 done
@@ -78,6 +110,17 @@ for t in "${tests[@]}"; do
 		"$(printf '%s\n' "$ratios" | sort -g | sed -n '1p;$p' | paste -sd-)"
 done
 echo "(ratio: median of the per-pair ratios with/without; 1.000 means no measurable cost)"
+echo "connection path in the kernel's accounts, per connection (pgbench -C -c 1, $((fault_conns + 1)) connections a run):"
+for k in faults cpu; do
+	read -r -a w <<<"${runs[$k,with]}"
+	read -r -a wo <<<"${runs[$k,without]}"
+	diffs=$(for i in "${!w[@]}"; do awk -v a="${w[$i]}" -v b="${wo[$i]}" 'BEGIN { printf "%.4f\n", a - b }'; done)
+	printf '  %-26s with %9.3f, without %9.3f: %+.3f (median of the per-pair differences; min-max %s)\n' \
+		"$([ $k = faults ] && echo 'minor page faults' || echo 'backend CPU ms')" \
+		"$(printf '%s\n' "${w[@]}" | median)" "$(printf '%s\n' "${wo[@]}" | median)" \
+		"$(printf '%s\n' "$diffs" | median)" \
+		"$(printf '%s\n' "$diffs" | sort -g | sed -n '1p;$p' | paste -sd ' ')"
+done
 
 # --- sampling cost --------------------------------------------------------
 # N idle client connections (pgbench sleeping), then the server-side time of
@@ -141,7 +184,8 @@ for n in "${levels[@]}"; do
 			'BEGIN { printf "%.2f", 100 * (b - a) / hz / s }')
 		worker_n=$n
 	fi
-	kill "$idle_pid" 2>/dev/null || true
+	# runuser does not pass the signal on: stop the clients themselves
+	stop_idle
 	wait "$idle_pid" 2>/dev/null || true
 done
 echo "(sample us: server-side time of one of the worker's samples, timed inside the extension;"
@@ -316,28 +360,60 @@ pgps_cluster_stop "$dir"
 if ! command -v valgrind >/dev/null 2>&1; then
 	[ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
 fi
-n1=500; n2=2500
-[ "${1:-}" = "--quick" ] && { n1=100; n2=300; }
+n1=500; n2=2500; nconn=100
+[ "${1:-}" = "--quick" ] && { n1=100; n2=300; nconn=10; }
 cg=$dir/callgrind
 pgps_as_pg mkdir -p "$cg"
-backend_instructions()
+# the server under callgrind, with the library ($1 = pgpool_stats) or not;
+# the same start each time: no saved statistics to load, none to save
+callgrind_start()
 {
-	# the same start each time: no saved statistics to load, none to save
 	pgps_as_pg find "$cg" -name 'cg.*' -delete
 	pgps_as_pg rm -f "$dir/data/pg_stat/pgpool_stats.stat"
 	pgps_as_pg bash -c "cd '$cg' && exec valgrind --tool=callgrind --trace-children=yes \
-		--callgrind-out-file='$cg/cg.%p' '$bin/postgres' -D '$dir/data' \
+		${2:-} --callgrind-out-file='$cg/cg.%p' '$bin/postgres' -D '$dir/data' \
 		-c shared_preload_libraries='$1' -c pgpool_stats.save=off \
-		-c max_connections=20 >'$cg/server.log' 2>&1" &
+		-c max_connections=20 -c autovacuum=off >'$cg/server.log' 2>&1" &
 	for _ in $(seq 300); do
 		pgps_as_pg "$bin/pg_isready" -h "$dir" -p "$port" -q && break
 		sleep 0.2
 	done
-	pgps_as_pg "${pg_env[@]}" pgbench -n -S -c 1 -t "$2" >/dev/null 2>&1
+}
+callgrind_stop()
+{
 	pgps_as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
 	wait
+}
+cg_files() { find "$cg" -name 'cg.*' | sort; }
+backend_instructions()
+{
+	callgrind_start "$1"
+	pgps_as_pg "${pg_env[@]}" pgbench -n -S -c 1 -t "$2" >/dev/null 2>&1
+	callgrind_stop
 	# the backend that ran the transactions executed the most instructions
 	for f in "$cg"/cg.*; do awk '/^totals:/ { print $2 }' "$f"; done | sort -n | tail -1
+}
+# Instructions of a whole connection: the median over the $2 + 1 backends of
+# one pgbench -C -S client, each counted inside PostgresMain (login, start-up
+# transaction, the query, exit; a forked child would otherwise carry the
+# postmaster's counts from before the fork).  A backend writes its file as
+# it exits, so the new files are those backends'.
+connection_instructions()
+{
+	local before new
+	callgrind_start "$1" "--collect-atstart=no --toggle-collect=PostgresMain"
+	before=$(cg_files)
+	pgps_as_pg "${pg_env[@]}" pgbench -n -C -S -c 1 -t "$2" >/dev/null 2>&1
+	for _ in $(seq 600); do
+		new=$(comm -13 <(echo "$before") <(cg_files))
+		[ "$(echo "$new" | grep -c .)" -ge $(($2 + 1)) ] && break
+		sleep 0.1
+	done
+	# read once the server is down: every file is complete
+	callgrind_stop
+	# the median: a stray backend (a pg_isready probe ending late) moves it
+	# by nothing
+	for f in $new; do awk '/^totals:/ && $2 > 0 { print $2 }' "$f"; done | median
 }
 if command -v valgrind >/dev/null 2>&1; then
 	declare -A per_tx
@@ -351,6 +427,14 @@ if command -v valgrind >/dev/null 2>&1; then
 	echo "pooled path, instructions per pgbench -S transaction in the backend (callgrind, $n1 vs $n2 transactions):"
 	awk -v w="${per_tx[with]}" -v wo="${per_tx[without]}" 'BEGIN {
 		printf "  with %.1f, without %.1f: %+.1f instructions, ratio %.5f\n", w, wo, w - wo, wo / w }'
+	declare -A per_conn
+	for mode in with without; do
+		lib=; [ $mode = with ] && lib=pgpool_stats
+		per_conn[$mode]=$(connection_instructions "$lib" "$nconn")
+	done
+	echo "connection path, instructions per connection in its backend's PostgresMain (callgrind, $((nconn + 1)) pgbench -C -S connections):"
+	awk -v w="${per_conn[with]}" -v wo="${per_conn[without]}" 'BEGIN {
+		printf "  with %.0f, without %.0f: %+.0f instructions, ratio %.5f\n", w, wo, w - wo, wo / w }'
 else
 	echo "valgrind not available: instruction counts skipped"
 fi
