@@ -252,6 +252,23 @@ header_problem(const pgpsDumpHeader *h, size_t file_size)
 	return NULL;
 }
 
+/* A time the file may hold: 0 (none) or a valid timestamp */
+static bool
+valid_time(TimestampTz t)
+{
+	return t == 0 || (t > 0 && IS_VALID_TIMESTAMP(t));
+}
+
+/* A bucket's span: none (both 0), or from start to end within a day */
+static bool
+valid_span(TimestampTz start, TimestampTz end)
+{
+	if (start == 0 && end == 0)
+		return true;
+	return start > 0 && valid_time(end) && start <= end &&
+		end - start <= (int64) PGPS_MAX_HISTORY_INTERVAL_S * USECS_PER_SEC;
+}
+
 /*
  * Why the body of a file whose checksum matched cannot be loaded, or NULL.
  * Its buckets must cover its rows in order, as the writer lays them out:
@@ -265,8 +282,18 @@ body_problem(const pgpsDumpHeader *h, const char *data)
 	int64		next_row = 0;
 	int64		b;
 
+	/*
+	 * Times a view shows or the sampler compares: in range, and a bucket
+	 * being filled no longer than the longest history_interval (one that
+	 * never ends would never close).
+	 */
+	if (!valid_time(h->stats_reset) || !valid_time(h->last_sample) ||
+		!valid_span(h->cur_bucket_start, h->cur_bucket_end))
+		return "corrupt (times out of range)";
 	for (b = 0; b < h->nbuckets; b++)
 	{
+		if (!valid_span(buckets[b].start, buckets[b].end) || buckets[b].samples < 0)
+			return "corrupt (history times out of range)";
 		if (buckets[b].nrows < 0 || buckets[b].first_row != next_row)
 			return "corrupt (history rows out of order)";
 		next_row += buckets[b].nrows;

@@ -106,7 +106,7 @@ define_settings(void)
 							&pgps_history_interval_s,
 							60,
 							1,
-							86400,
+							PGPS_MAX_HISTORY_INTERVAL_S,
 							PGC_SIGHUP,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);

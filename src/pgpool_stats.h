@@ -232,6 +232,8 @@ extern bool pgps_save;
 
 /* the upper limit of pgpool_stats.headroom and of advise()'s headroom_pct */
 #define PGPS_MAX_HEADROOM_PCT	1000
+/* the upper limit of pgpool_stats.history_interval, in seconds: a day */
+#define PGPS_MAX_HISTORY_INTERVAL_S	86400
 
 /* shmem.c */
 typedef enum pgpsCreateMode

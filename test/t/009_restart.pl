@@ -39,6 +39,21 @@ sub crc32c
 	return $crc ^ 0xffffffff;
 }
 
+# Change a statistics file in place and give it a valid checksum again
+sub rewrite_with_crc
+{
+	my ($file, $change) = @_;
+	open my $fh, '+<', $file or die $!;
+	binmode $fh;
+	local $/;
+	my $data = <$fh>;
+	$change->(\$data);
+	substr($data, -4) = pack 'L<', crc32c(substr($data, 0, -4));
+	seek $fh, 0, 0;
+	print $fh $data;
+	close $fh;
+}
+
 sub survivors
 {
 	my ($n) = @_;
@@ -120,23 +135,25 @@ my @bad = (
 		close $fh;
 	  }, qr/corrupt \(checksum mismatch\)/ ],
 	[ 'a history bucket out of range under a valid checksum', sub {
-		open my $fh, '+<', $_[0] or die $!;
-		binmode $fh;
-		local $/;
-		my $data = <$fh>;
-		# the header gives the sizes: bucket and row size at 24 and 28,
-		# the numbers of buckets and rows at 48 and 56
-		my ($bucket_size, $row_size) = unpack 'L<L<', substr($data, 24, 8);
-		my ($nbuckets, $nrows) = unpack 'q<q<', substr($data, 48, 16);
-		die "no history bucket to damage" if $nbuckets < 1;
-		my $last = length($data) - 4 - $nrows * $row_size - $bucket_size;
-		# its first_row (at 24 in a bucket) far past the rows
-		substr($data, $last + 24, 8) = pack 'q<', 1 << 62;
-		substr($data, -4) = pack 'L<', crc32c(substr($data, 0, -4));
-		seek $fh, 0, 0;
-		print $fh $data;
-		close $fh;
-	  }, qr/corrupt \(history rows out of order\)/ ]);
+		rewrite_with_crc($_[0], sub {
+			my ($data) = @_;
+			# the header gives the sizes: bucket and row size at 24 and 28,
+			# the numbers of buckets and rows at 48 and 56
+			my ($bucket_size, $row_size) = unpack 'L<L<', substr($$data, 24, 8);
+			my ($nbuckets, $nrows) = unpack 'q<q<', substr($$data, 48, 16);
+			die "no history bucket to damage" if $nbuckets < 1;
+			my $last = length($$data) - 4 - $nrows * $row_size - $bucket_size;
+			# its first_row (at 24 in a bucket) far past the rows
+			substr($$data, $last + 24, 8) = pack 'q<', 1 << 62;
+		});
+	  }, qr/corrupt \(history rows out of order\)/ ],
+	[ 'a bucket being filled that never ends, under a valid checksum', sub {
+		rewrite_with_crc($_[0], sub {
+			my ($data) = @_;
+			# the header's cur_bucket_start and cur_bucket_end, at 136 and 144
+			substr($$data, 136, 16) = pack 'q<q<', 1, 1 << 62;
+		});
+	  }, qr/corrupt \(times out of range\)/ ]);
 for my $case (@bad)
 {
 	my ($name, $damage, $why) = @$case;
