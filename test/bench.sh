@@ -35,7 +35,7 @@ restart()
 	local preload=
 	[ "$1" = with ] && preload=pgpool_stats
 	pgps_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-		-o "-c shared_preload_libraries=$preload" restart >/dev/null
+		-o "-c shared_preload_libraries=$preload -c autovacuum=off" restart >/dev/null
 }
 
 # tps of one pgbench run (for -C runs, connections per second)
@@ -50,28 +50,51 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 # The connection path in the kernel's accounts: the backends' minor page
 # faults and CPU time (utime + stime) per connection, from the postmaster's
 # cminflt, cutime and cstime in /proc (what it reaped from its children),
-# over one pgbench -C client making $fault_conns + 1 connections.  Exact
-# counts, where connections/s are noisy.
+# over one pgbench -C client making $fault_conns + 1 connections, between two
+# moments when the postmaster has no child but its own auxiliary processes
+# (autovacuum is off in these runs).  Exact counts, where connections/s are
+# noisy.  Sets kernel_faults and kernel_cpu_ms.
 fault_conns=${BENCH_FAULT_CONNECTIONS:-1000}
 [ "${1:-}" = "--quick" ] && fault_conns=50
-children() { pgrep -c -P "$1" || true; }
-kernel_per_connection()
+# children that are not auxiliary processes: backends, and any not reaped yet
+transient_children()
 {
-	local pm k a b
-	pm=$(head -1 "$dir/data/postmaster.pid")
-	k=$(children "$pm")
-	a=$(awk '{ print $11, $16 + $17 }' "/proc/$pm/stat")
-	pgps_as_pg "${pg_env[@]}" pgbench -n -C -S -c 1 -t "$fault_conns" >/dev/null 2>&1
-	# until every backend of the run is reaped (an autovacuum worker may
-	# come and go; it counts alike with and without the library)
-	for _ in $(seq 200); do
-		[ "$(children "$pm")" -le "$k" ] && break
+	local n=0 c
+	for c in $(pgrep -P "$1" || true); do
+		case "$(tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null || true)" in
+			*checkpointer* | *"background writer"* | *walwriter* | *"autovacuum launcher"* | \
+				*"logical replication launcher"* | *"pgpool_stats collector"*) ;;
+			*) n=$((n + 1)) ;;
+		esac
+	done
+	echo "$n"
+}
+wait_no_backend()
+{
+	for _ in $(seq 400); do
+		[ "$(transient_children "$1")" -eq 0 ] && return 0
 		sleep 0.05
 	done
+	pgps_log "backends of the postmaster still running after 20 s"
+	exit 1
+}
+kernel_per_connection()
+{
+	local pm a b
+	pm=$(head -1 "$dir/data/postmaster.pid")
+	wait_no_backend "$pm"
+	a=$(awk '{ print $11, $16 + $17 }' "/proc/$pm/stat")
+	if ! pgps_as_pg "${pg_env[@]}" pgbench -n -C -S -c 1 -t "$fault_conns" >/dev/null 2>"$dir/kernel.err"; then
+		cat "$dir/kernel.err" >&2
+		pgps_log "pgbench failed"
+		exit 1
+	fi
+	wait_no_backend "$pm"
 	b=$(awk '{ print $11, $16 + $17 }' "/proc/$pm/stat")
-	awk -v a="$a" -v b="$b" -v n=$((fault_conns + 1)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+	read -r kernel_faults kernel_cpu_ms < <(awk -v a="$a" -v b="$b" -v n=$((fault_conns + 1)) \
+		-v hz="$(getconf CLK_TCK)" 'BEGIN {
 		split(a, x, " "); split(b, y, " ")
-		printf "%.2f %.4f\n", (y[1] - x[1]) / n, 1000 * (y[2] - x[2]) / hz / n }'
+		printf "%.2f %.4f\n", (y[1] - x[1]) / n, 1000 * (y[2] - x[2]) / hz / n }')
 }
 
 declare -A runs
@@ -88,9 +111,9 @@ for ((p = 1; p <= pairs; p++)); do
 			# shellcheck disable=SC2086
 			runs[$t,$mode]+="$(tps ${args[$t]}) "
 		done
-		read -r f c < <(kernel_per_connection)
-		runs[faults,$mode]+="$f "
-		runs[cpu,$mode]+="$c "
+		kernel_per_connection
+		runs[faults,$mode]+="$kernel_faults "
+		runs[cpu,$mode]+="$kernel_cpu_ms "
 	done
 	printf 'pair %d/%d done\n' "$p" "$pairs" >&2
 done
@@ -409,11 +432,18 @@ connection_instructions()
 		[ "$(echo "$new" | grep -c .)" -ge $(($2 + 1)) ] && break
 		sleep 0.1
 	done
-	# read once the server is down: every file is complete
+	# read once the server is down: every file is complete, the last
+	# backend's too
 	callgrind_stop
+	new=$(comm -13 <(echo "$before") <(cg_files))
 	# the median: a stray backend (a pg_isready probe ending late) moves it
 	# by nothing
-	for f in $new; do awk '/^totals:/ && $2 > 0 { print $2 }' "$f"; done | median
+	for f in $new; do awk '/^totals:/ && $2 > 0 { print $2 }' "$f"; done >"$cg/totals"
+	if [ "$(wc -l <"$cg/totals")" -lt $(($2 + 1)) ]; then
+		pgps_log "callgrind: $(wc -l <"$cg/totals") backends counted, $(($2 + 1)) expected"
+		exit 1
+	fi
+	median <"$cg/totals"
 }
 if command -v valgrind >/dev/null 2>&1; then
 	declare -A per_tx
