@@ -61,7 +61,9 @@ transient_children()
 {
 	local n=0 c
 	for c in $(pgrep -P "$1" || true); do
-		case "$(tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null || true)" in
+		# a child reaped meanwhile has no cmdline any more: still counted
+		# once, gone at the next look
+		case "$(tr '\0' ' ' 2>/dev/null <"/proc/$c/cmdline" || true)" in
 			*checkpointer* | *"background writer"* | *walwriter* | *"autovacuum launcher"* | \
 				*"logical replication launcher"* | *"pgpool_stats collector"*) ;;
 			*) n=$((n + 1)) ;;
