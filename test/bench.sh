@@ -56,7 +56,8 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 # noisy.  Sets kernel_faults and kernel_cpu_ms.
 fault_conns=${BENCH_FAULT_CONNECTIONS:-1000}
 [ "${1:-}" = "--quick" ] && fault_conns=50
-# children that are not auxiliary processes: backends, and any not reaped yet
+# children that are not auxiliary processes (of PostgreSQL 14 to 18):
+# backends, and any not reaped yet
 transient_children()
 {
 	local n=0 c
@@ -65,7 +66,8 @@ transient_children()
 		# once, gone at the next look
 		case "$(tr '\0' ' ' 2>/dev/null <"/proc/$c/cmdline" || true)" in
 			*checkpointer* | *"background writer"* | *walwriter* | *"autovacuum launcher"* | \
-				*"logical replication launcher"* | *"pgpool_stats collector"*) ;;
+				*"logical replication launcher"* | *"pgpool_stats collector"* | \
+				*"stats collector"* | *archiver* | *"io worker"* | *walsummarizer*) ;;
 			*) n=$((n + 1)) ;;
 		esac
 	done
