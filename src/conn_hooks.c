@@ -84,8 +84,8 @@ pgps_install_conn_hooks(void)
  * PostgreSQL already cleans the startup packet's name to ASCII; this keeps
  * the key safe to show whatever the version or database encoding.
  */
-static void
-copy_appname(char *dst, const char *src)
+void
+pgps_copy_appname(char *dst, const char *src)
 {
 	int			n = 0;
 
@@ -184,7 +184,7 @@ build_key(pgpsKey *key, const Port *port)
 	memset(key, 0, sizeof(pgpsKey));
 	if (IsTransactionState() && port->user_name != NULL)
 		key->userid = get_role_oid(port->user_name, true);
-	copy_appname(key->appname, port->application_name);
+	pgps_copy_appname(key->appname, port->application_name);
 	copy_client_addr(&key->addr, port);
 }
 
@@ -285,7 +285,7 @@ pgps_xact_callback(XactEvent event, void *arg)
 	 * made it).  Use it, so both views name a session alike.
 	 */
 	memset(session_key.appname, 0, sizeof(session_key.appname));
-	copy_appname(session_key.appname, application_name);
+	pgps_copy_appname(session_key.appname, application_name);
 
 	entry = pgps_entry_get(&session_key, PGPS_CREATE);
 	if (entry == NULL)

@@ -314,7 +314,7 @@ static void
 clean_key(pgpsKey *key)
 {
 	pgpsKey		clean;
-	int			i;
+	char		name[NAMEDATALEN];
 
 	memset(&clean, 0, sizeof(clean));
 	clean.dbid = key->dbid;
@@ -325,12 +325,10 @@ clean_key(pgpsKey *key)
 		memcpy(clean.addr.bytes, key->addr.bytes,
 			   key->addr.family == PGSQL_AF_INET ? 4 : 16);
 	}
-	for (i = 0; i < NAMEDATALEN - 1 && key->appname[i] != '\0'; i++)
-	{
-		unsigned char c = (unsigned char) key->appname[i];
-
-		clean.appname[i] = (c >= 0x20 && c <= 0x7e) ? (char) c : '?';
-	}
+	/* the file's name may lack its terminator */
+	memcpy(name, key->appname, NAMEDATALEN);
+	name[NAMEDATALEN - 1] = '\0';
+	pgps_copy_appname(clean.appname, name);
 	*key = clean;
 }
 

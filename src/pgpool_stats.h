@@ -301,5 +301,6 @@ extern pgpsSharedState pgps_state_copy(void);
 
 /* conn_hooks.c */
 extern void pgps_install_conn_hooks(void);
+extern void pgps_copy_appname(char *dst, const char *src);
 
 #endif							/* PGPOOL_STATS_H */

@@ -241,7 +241,7 @@ sparkline(const int32 *values, int n)
 	for (i = 0; i < n; i++)
 	{
 		/* zero is the lowest level, anything above it at least the next */
-		int			level = (max <= 0 || values[i] <= 0) ? 0 :
+		int			level = (max == 0 || values[i] <= 0) ? 0 :
 			(int) ceil((double) values[i] * 7 / max);
 
 		if (utf8)
