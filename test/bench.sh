@@ -46,6 +46,8 @@ tps()
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# the smallest and the largest of the values on stdin, joined by $1
+minmax() { sort -g | sed -n '1p;$p' | paste -sd "$1"; }
 
 # The connection path in the kernel's accounts: the backends' minor page
 # faults and CPU time (utime + stime) per connection, from the postmaster's
@@ -134,7 +136,7 @@ for t in "${tests[@]}"; do
 	mwo=$(printf '%s\n' "${wo[@]}" | median)
 	printf '%-56s %12.1f %12.1f %8.3f %18s\n' "${title[$t]}" "$mw" "$mwo" \
 		"$(printf '%s\n' "$ratios" | median)" \
-		"$(printf '%s\n' "$ratios" | sort -g | sed -n '1p;$p' | paste -sd-)"
+		"$(printf '%s\n' "$ratios" | minmax -)"
 done
 echo "(ratio: median of the per-pair ratios with/without; 1.000 means no measurable cost)"
 echo "connection path in the kernel's accounts, per connection (pgbench -C -c 1, $((fault_conns + 1)) connections a run):"
@@ -146,7 +148,7 @@ for k in faults cpu; do
 		"$([ $k = faults ] && echo 'minor page faults' || echo 'backend CPU ms')" \
 		"$(printf '%s\n' "${w[@]}" | median)" "$(printf '%s\n' "${wo[@]}" | median)" \
 		"$(printf '%s\n' "$diffs" | median)" \
-		"$(printf '%s\n' "$diffs" | sort -g | sed -n '1p;$p' | paste -sd ' ')"
+		"$(printf '%s\n' "$diffs" | minmax ' ')"
 done
 
 # --- sampling cost --------------------------------------------------------
@@ -374,7 +376,7 @@ echo "a full table (max_entries $full), $evict_pairs interleaved pairs of $evict
 printf '  one name %.1f, a new name each %.1f: ratio %.3f (pair ratios %s)\n' \
 	"$(printf '%s\n' "${same_runs[@]}" | median)" "$(printf '%s\n' "${fresh_runs[@]}" | median)" \
 	"$(printf '%s\n' "${name_ratios[@]}" | median)" \
-	"$(printf '%s\n' "${name_ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd-)"
+	"$(printf '%s\n' "${name_ratios[@]}" | minmax -)"
 echo "  keys evicted meanwhile: $(( $(q 'SELECT evicted FROM pgpool_stats_info') - evicted0 ))" \
 	"(one scan frees a twentieth of the table)"
 pgps_cluster_stop "$dir"

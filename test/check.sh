@@ -12,8 +12,7 @@ pgps_build_install
 # in a copy of the tree that user owns.
 work=$(pgps_workdir)
 trap 'pgps_cleanup "$work"' EXIT
-tar -C "$PGPS_ROOT" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . \
-	| pgps_as_pg tar -C "$work" -xf -
+pgps_copy_tree "$work"
 
 pgps_log "running pg_regress and the TAP tests"
 status=0

@@ -29,16 +29,30 @@ pgps_install_deps()
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 }
 
+# Install the build in directory $1 into the server's directories.
+pgps_install_from()
+{
+	if [ "$(id -u)" -eq 0 ] || [ -w "$("$PG_CONFIG" --pkglibdir)" ]; then
+		make -C "$1" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+	else
+		sudo make -C "$1" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+	fi
+}
+
 # Build with -Werror and install into the server's directories.
 pgps_build_install()
 {
 	pgps_log "building and installing pgpool_stats"
 	make -C "$PGPS_ROOT" -s PG_CONFIG="$PG_CONFIG" >/dev/null
-	if [ "$(id -u)" -eq 0 ] || [ -w "$("$PG_CONFIG" --pkglibdir)" ]; then
-		make -C "$PGPS_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
-	else
-		sudo make -C "$PGPS_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
-	fi
+	pgps_install_from "$PGPS_ROOT"
+}
+
+# Copy the source tree, without build outputs, into $1, owned by the cluster
+# owner: the test suites write results there and start servers.
+pgps_copy_tree()
+{
+	tar -C "$PGPS_ROOT" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . \
+		| pgps_as_pg tar -C "$1" -xf -
 }
 
 # Run a command as the user that owns the scratch clusters: postgres when

@@ -21,18 +21,13 @@ restore()
 	pgps_build_install
 }
 trap restore EXIT
-tar -C "$PGPS_ROOT" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . \
-	| pgps_as_pg tar -C "$work" -xf -
+pgps_copy_tree "$work"
 
 pgps_log "building with -fsanitize=undefined"
 flags='-Wall -Wextra -Werror -Wno-unused-parameter -fsanitize=undefined -fno-omit-frame-pointer'
 pgps_as_pg make -C "$work" -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="$flags" \
 	PG_LDFLAGS=-fsanitize=undefined SHLIB_LINK=-lubsan >/dev/null
-if [ "$(id -u)" -eq 0 ]; then
-	make -C "$work" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
-else
-	sudo make -C "$work" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
-fi
+pgps_install_from "$work"
 ldd "$("$PG_CONFIG" --pkglibdir)/pgpool_stats.so" | grep -q libubsan || {
 	pgps_log "the installed library is not instrumented"
 	exit 1
