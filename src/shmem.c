@@ -170,7 +170,10 @@ pgps_shmem_startup(void)
 	pgps_state = NULL;
 	pgps_hash = NULL;
 
-	/* the postmaster's copy is inherited by every backend */
+	/*
+	 * Once per process: the postmaster's copy is inherited by every backend
+	 * (under EXEC_BACKEND each process runs this and makes its own).
+	 */
 	if (evict_heap == NULL)
 	{
 		evict_want = Max(1, pgps_max_entries / PGPS_EVICT_SHARE);
