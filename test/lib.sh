@@ -5,6 +5,8 @@
 PGPS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGPS_PG_MAJOR=${PGPS_PG_MAJOR:-15}
 PG_CONFIG=${PG_CONFIG:-pg_config}
+# the project's own builds make every warning a failure (see the Makefile)
+export PGPS_WERROR=-Werror
 
 pgps_log() { printf '== %s\n' "$*" >&2; }
 
