@@ -13,7 +13,7 @@ SELECT attname, atttypid::regtype
 -- takes it (the worker samples on its own too).
 SELECT x.seen >= 1 AS saw_sessions,
        s.total, s.active, s.idle, s.idle_in_transaction, s.waiting,
-       s.peak_total >= 1 AS peak, s.samples >= 1 AS sampled,
+       s.total_max >= 1 AS peak, s.samples >= 1 AS sampled,
        s.last_sample IS NOT NULL AS has_last_sample
   FROM (SELECT pgpool_stats_sample() AS seen) x,
        pgpool_stats_activity s

@@ -3,7 +3,7 @@
 \pset format unaligned
 \pset fieldsep ' | '
 
--- recommended_pool_size = max(1, ceil(p99_busy x (1 + headroom)))
+-- recommended_pool_size = max(1, ceil(busy_p99 x (1 + headroom)))
 SELECT p99, headroom, (pgpool_stats_advise(600, busy_p99 => p99, headroom_pct => headroom)).recommended_pool_size
   FROM (VALUES (0, 20), (0.5, 20), (1, 20), (5, 20), (5, 0), (10, 20), (2.5, 100)) v(p99, headroom);
 -- recommended_min_idle = ceil(median busy)
@@ -23,37 +23,37 @@ SELECT reason FROM pgpool_stats_advise(600, connects_per_sec => 42, session_p50_
                                        setup_share => 0.31, busy_p99 => 3);
 
 -- idle_in_transaction: in at least 5% of samples, or one longer than 10 s
-SELECT share, longest, (pgpool_stats_advise(600, iit_share => share, longest_iit_s => longest)).verdict
+SELECT share, longest, (pgpool_stats_advise(600, idle_in_transaction_share => share, idle_in_transaction_max_s => longest)).verdict
   FROM (VALUES (0.0499, 0), (0.05, 0), (0, 10.0), (0, 10.01)) v(share, longest);
-SELECT reason FROM pgpool_stats_advise(600, iit_share => 0.12, longest_iit_s => 95.5,
-                                       busy_p50 => 1, busy_p95 => 1, busy_p99 => 1, typical_open => 2);
+SELECT reason FROM pgpool_stats_advise(600, idle_in_transaction_share => 0.12, idle_in_transaction_max_s => 95.5,
+                                       busy_p50 => 1, busy_p95 => 1, busy_p99 => 1, open_p50 => 2);
 
 -- undersized: every connection busy in more than half of the samples
 SELECT sat, p99, (pgpool_stats_advise(600, busy_p50 => p99, busy_p95 => p99, busy_p99 => p99,
-                                      typical_open => 4, saturated_share => sat)).verdict
+                                      open_p50 => 4, saturated_share => sat)).verdict
   FROM (VALUES (0.5, 4), (0.5001, 4), (1, 0)) v(sat, p99);
 SELECT recommended_pool_size, reason
-  FROM pgpool_stats_advise(600, busy_p50 => 4, busy_p95 => 4, busy_p99 => 4, typical_open => 4,
+  FROM pgpool_stats_advise(600, busy_p50 => 4, busy_p95 => 4, busy_p99 => 4, open_p50 => 4,
                            saturated_share => 0.97);
 
 -- oversized: typical open more than twice the pool and at least 5 more
-SELECT p99, open, (pgpool_stats_advise(600, busy_p99 => p99, typical_open => open)).verdict
+SELECT p99, open, (pgpool_stats_advise(600, busy_p99 => p99, open_p50 => open)).verdict
   FROM (VALUES (2, 7.9), (2, 8), (10, 24), (10, 24.1), (0, 5.9), (0, 6)) v(p99, open);
 SELECT recommended_pool_size, reason
-  FROM pgpool_stats_advise(600, busy_p50 => 1, busy_p95 => 2, busy_p99 => 2, typical_open => 30);
-SELECT p99, (pgpool_stats_advise(600, busy_p99 => p99, typical_open => 12)).reason
+  FROM pgpool_stats_advise(600, busy_p50 => 1, busy_p95 => 2, busy_p99 => 2, open_p50 => 30);
+SELECT p99, (pgpool_stats_advise(600, busy_p99 => p99, open_p50 => 12)).reason
   FROM (VALUES (0), (1)) v(p99);
 
 -- ok
 SELECT verdict, recommended_pool_size, reason
-  FROM pgpool_stats_advise(600, busy_p50 => 1, busy_p95 => 2, busy_p99 => 3, typical_open => 4);
+  FROM pgpool_stats_advise(600, busy_p50 => 1, busy_p95 => 2, busy_p99 => 3, open_p50 => 4);
 
 -- bad figures are refused
 \pset format aligned
 SELECT * FROM pgpool_stats_advise(-1);
 SELECT * FROM pgpool_stats_advise(600, saturated_share => 1.5);
 SELECT * FROM pgpool_stats_advise(600, busy_p95 => 3, busy_p99 => 2);
-SELECT * FROM pgpool_stats_advise(600, typical_open => 'infinity');
+SELECT * FROM pgpool_stats_advise(600, open_p50 => 'infinity');
 SELECT * FROM pgpool_stats_advise(600, busy_p99 => 1e12);
 SELECT * FROM pgpool_stats_advise(600, headroom_pct => 5000);
 -- the largest figures allowed still give a pool size
@@ -68,3 +68,38 @@ SELECT attname, atttypid::regtype
   FROM pg_attribute
  WHERE attrelid = 'pgpool_stats_server'::regclass AND attnum > 0
  ORDER BY attnum;
+
+-- The server's rules on their boundaries, through pgpool_stats_advise_server()
+-- (100 usable slots: max_connections 103 less 3 reserved).
+\pset format unaligned
+-- over_committed: the recommended pools add up to more than the usable slots
+SELECT total, (pgpool_stats_advise_server(103, 3, recommended_total => total)).verdict
+  FROM (VALUES (100), (101)) v(total);
+-- near_limit: client connections peaked at 90% of them, now or before
+SELECT now_open, peak, (pgpool_stats_advise_server(103, 3, client_connections => now_open,
+                                                   client_connections_max => peak)).verdict
+  FROM (VALUES (0, 89), (0, 90), (90, 0), (89, 89)) v(now_open, peak);
+-- over_committed comes first
+SELECT verdict FROM pgpool_stats_advise_server(103, 3, client_connections_max => 95,
+                                               recommended_total => 101);
+-- a server-side pooler: at least 10 open connections, half of them idle
+SELECT open, idle, (pgpool_stats_advise_server(103, 3, client_connections => open,
+                                               open_connections => open,
+                                               idle_connections => idle)).reason
+  FROM (VALUES (9, 9), (10, 4.9), (10, 5)) v(open, idle);
+SELECT reason FROM pgpool_stats_advise_server(103, 3, client_connections => 95, open_connections => 95,
+                                              idle_connections => 80, recommended_total => 101);
+SELECT reason FROM pgpool_stats_advise_server(103, 3, recommended_total => 101);
+SELECT reason, available_connections, peak_connections, spare_connections
+  FROM pgpool_stats_advise_server(103, 3, client_connections => 92, client_connections_max => 91);
+-- the server's own settings by default
+SELECT available_connections = current_setting('max_connections')::int
+                               - current_setting('superuser_reserved_connections')::int
+                               - coalesce(current_setting('reserved_connections', true)::int, 0)
+       AS own_settings
+  FROM pgpool_stats_advise_server();
+\pset format aligned
+-- bad figures are refused
+SELECT * FROM pgpool_stats_advise_server(100, 3, open_connections => 5, idle_connections => 6);
+SELECT * FROM pgpool_stats_advise_server(100, 3, client_connections => -1);
+SELECT * FROM pgpool_stats_advise_server(300000);

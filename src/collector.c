@@ -37,6 +37,7 @@
 #include "utils/wait_event.h"
 
 #include "pgpool_stats.h"
+#include "store.h"
 
 /* Register the worker; called from _PG_init at preload */
 void
@@ -62,10 +63,9 @@ pgps_register_collector(void)
  * ended) or kept changing.
  */
 static bool
-read_state(const pgpsSlot *slot, int pid, BackendState *state,
+read_state(volatile PgBackendStatus *be, int pid, BackendState *state,
 		   TimestampTz *state_start)
 {
-	volatile PgBackendStatus *be = slot->status;
 	int			attempt;
 
 	if (be == NULL)
@@ -155,121 +155,92 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	pgps_hist_add(a->hist_busy, pgps_count_bucket(busy));
 	pgps_hist_add(a->hist_total, pgps_count_bucket(c->total));
 
-	a->bucket_touched = true;
-	a->bucket_max_total = Max(a->bucket_max_total, c->total);
-	a->bucket_max_active = Max(a->bucket_max_active, c->active);
-	a->bucket_max_iit = Max(a->bucket_max_iit, iit);
-	a->bucket_sum_total += c->total;
-	a->bucket_sum_active += c->active;
+	pgps_history_add_sample(&entry->bucket, c);
+}
+
+/* One sample being taken: its number, its time, the keys it touched */
+typedef struct SampleState
+{
+	int64		sample_no;
+	TimestampTz now;
+	pgpsEntry **touched;
+	int			ntouched;
+	int			seen;
+} SampleState;
+
+/* Count one open session found in its slot into its key's scratch */
+static void
+sample_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
+			volatile PGPROC *proc, void *arg)
+{
+	SampleState *ss = (SampleState *) arg;
+	BackendState state;
+	TimestampTz state_start;
+	uint32		wait_event_info;
+
+	if (!read_state(status, pid, &state, &state_start))
+		return;
+	wait_event_info = proc ? proc->wait_event_info : 0;
+
+	if (entry->scratch_no != ss->sample_no)
+	{
+		entry->scratch_no = ss->sample_no;
+		memset(&entry->scratch, 0, sizeof(entry->scratch));
+		entry->scratch_iit_us = 0;
+		ss->touched[ss->ntouched++] = entry;
+	}
+	count_session(entry, state, state_start, wait_event_info, ss->now);
+	ss->seen++;
 }
 
 /*
  * Take one sample: count every client session by state under its key, fold
- * the counts into the statistics, and close the history bucket when its
- * time is up.  Returns the number of sessions seen.  The worker and
- * pgpool_stats_sample() both call this; the sample lock keeps them apart.
- * Allocates in the current memory context.
+ * the counts into the statistics, and let the history close its bucket
+ * when its time is up.  Returns the number of sessions seen.  The worker
+ * and pgpool_stats_sample() both call this; the sample lock keeps them
+ * apart.  Allocates in the current memory context.
  */
 int
 pgps_sample(void)
 {
-	int			nslots = pgps_num_slots();
-	pgpsEntry **touched;
-	int			ntouched = 0;
-	int			seen = 0;
-	int64		sample_no;
-	TimestampTz now;
+	SampleState ss;
 	instr_time	start;
 	instr_time	duration;
-	double		us;
-	int			i;
 
-	touched = palloc(sizeof(pgpsEntry *) * Max(nslots, 1));
+	ss.touched = palloc(sizeof(pgpsEntry *) * Max(pgps_num_slots(), 1));
+	ss.ntouched = 0;
+	ss.seen = 0;
 
-	LWLockAcquire(pgps_state->sample_lock, LW_EXCLUSIVE);
+	pgps_sample_lock(LW_EXCLUSIVE);
 	INSTR_TIME_SET_CURRENT(start);
-	now = GetCurrentTimestamp();
+	ss.now = GetCurrentTimestamp();
+	pgps_history_tick(ss.now);
+	ss.sample_no = pgps_sample_begin();
 
-	/*
-	 * A new history bucket begins with the first sample past the last, or
-	 * before its start when the clock was set back.
-	 */
-	if (now >= pgps_state->cur_bucket_end || now < pgps_state->cur_bucket_start)
-		pgps_history_close_bucket(now);
-
-	SpinLockAcquire(&pgps_state->mutex);
-	sample_no = ++pgps_state->samples_taken;
-	SpinLockRelease(&pgps_state->mutex);
-	pgps_state->cur_bucket_samples++;
-
-	LWLockAcquire(pgps_state->lock, LW_SHARED);
-	for (i = 0; i < nslots; i++)
+	pgps_store_lock(LW_SHARED);
+	pgps_slot_foreach(sample_slot, &ss);
+	for (int i = 0; i < ss.ntouched; i++)
 	{
-		pgpsSlot   *slot = &pgps_state->slots[i];
-		int			pid = slot->pid;
-		pgpsEntry  *entry;
-		BackendState state;
-		TimestampTz state_start;
-		uint32		wait_event_info;
-
-		if (pid == 0)
-			continue;
-		pg_read_barrier();
-		entry = slot->entry;
-		if (entry == NULL || !read_state(slot, pid, &state, &state_start))
-			continue;
-		wait_event_info = slot->proc ?
-			*((volatile uint32 *) &slot->proc->wait_event_info) : 0;
-
-		if (entry->scratch_no != sample_no)
-		{
-			entry->scratch_no = sample_no;
-			memset(&entry->scratch, 0, sizeof(entry->scratch));
-			entry->scratch_iit_us = 0;
-			touched[ntouched++] = entry;
-		}
-		count_session(entry, state, state_start, wait_event_info, now);
-		seen++;
+		pgps_entry_lock(ss.touched[i]);
+		fold_sample(ss.touched[i], ss.sample_no, ss.now);
+		pgps_entry_unlock(ss.touched[i]);
 	}
-	for (i = 0; i < ntouched; i++)
-	{
-		SpinLockAcquire(&touched[i]->mutex);
-		fold_sample(touched[i], sample_no, now);
-		SpinLockRelease(&touched[i]->mutex);
-	}
-	LWLockRelease(pgps_state->lock);
+	pgps_store_unlock();
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
-	us = INSTR_TIME_GET_DOUBLE(duration) * 1e6;
-	SpinLockAcquire(&pgps_state->mutex);
-	pgps_state->peak_sessions = Max(pgps_state->peak_sessions, seen);
-	pgps_state->last_sample = now;
-	pgps_state->total_sample_us += us;
-	pgps_state->max_sample_us = Max(pgps_state->max_sample_us, us);
-	SpinLockRelease(&pgps_state->mutex);
+	pgps_sample_end(ss.now, INSTR_TIME_GET_DOUBLE(duration) * 1e6, ss.seen);
 
-	LWLockRelease(pgps_state->sample_lock);
-	pfree(touched);
-	return seen;
-}
-
-/* Tell readers which interval the worker samples at */
-static void
-publish_interval(void)
-{
-	SpinLockAcquire(&pgps_state->mutex);
-	pgps_state->worker_interval_ms = pgps_sample_interval_ms;
-	SpinLockRelease(&pgps_state->mutex);
+	pgps_sample_unlock();
+	pfree(ss.touched);
+	return ss.seen;
 }
 
 /* Exit callback of the worker: it is no longer running */
 static void
 collector_exit(int code, Datum arg)
 {
-	SpinLockAcquire(&pgps_state->mutex);
-	pgps_state->worker_pid = 0;
-	SpinLockRelease(&pgps_state->mutex);
+	pgps_worker_publish(0, pgps_sample_interval_ms);
 }
 
 /* Main loop of the worker */
@@ -283,15 +254,12 @@ pgps_collector_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	if (pgps_state == NULL)
+	if (!pgps_loaded())
 		proc_exit(0);			/* not preloaded: cannot happen, do nothing */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
-	SpinLockAcquire(&pgps_state->mutex);
-	pgps_state->worker_pid = MyProcPid;
-	SpinLockRelease(&pgps_state->mutex);
+	pgps_worker_publish(MyProcPid, pgps_sample_interval_ms);
 	before_shmem_exit(collector_exit, (Datum) 0);
-	publish_interval();
 
 	loop_context = AllocSetContextCreate(TopMemoryContext,
 										 "pgpool_stats collector",
@@ -308,7 +276,7 @@ pgps_collector_main(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			publish_interval();
+			pgps_worker_publish(MyProcPid, pgps_sample_interval_ms);
 			next_sample = GetCurrentTimestamp();
 		}
 

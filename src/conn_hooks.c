@@ -51,6 +51,7 @@
 #include "utils/timestamp.h"
 
 #include "pgpool_stats.h"
+#include "store.h"
 
 typedef enum pgpsSessionState
 {
@@ -205,28 +206,26 @@ count_failure(pgpsKey *key, bool authentication)
 
 	if (authentication)
 	{
-		entry = pgps_entry_get(key, PGPS_FIND);
+		entry = pgps_entry_acquire(key, PGPS_FIND, now);
 		if (entry == NULL)
 		{
 			memset(key->appname, 0, sizeof(key->appname));
-			entry = pgps_entry_get(key, PGPS_CREATE_IF_ROOM);
+			entry = pgps_entry_acquire(key, PGPS_CREATE_IF_ROOM, now);
 		}
 	}
 	else
-		entry = pgps_entry_get(key, PGPS_CREATE);
+		entry = pgps_entry_acquire(key, PGPS_CREATE, now);
 	if (entry == NULL)
 	{
 		pgps_count_dropped();
 		return;
 	}
-	SpinLockAcquire(&entry->mutex);
 	if (authentication)
 		entry->churn.auth_failures++;
 	else
 		entry->churn.login_failures++;
 	entry->last_seen = now;
-	SpinLockRelease(&entry->mutex);
-	LWLockRelease(pgps_state->lock);
+	pgps_entry_release(entry);
 }
 
 /*
@@ -240,7 +239,7 @@ pgps_ClientAuthentication(Port *port, int status)
 		prev_ClientAuthentication(port, status);
 
 	/* replication connections are not application sessions */
-	if (pgps_state == NULL || am_walsender)
+	if (!pgps_loaded() || am_walsender)
 		return;
 
 	if (status == STATUS_OK)
@@ -287,23 +286,20 @@ pgps_xact_callback(XactEvent event, void *arg)
 	memset(session_key.appname, 0, sizeof(session_key.appname));
 	pgps_copy_appname(session_key.appname, application_name);
 
-	entry = pgps_entry_get(&session_key, PGPS_CREATE);
+	now = GetCurrentTimestamp();
+	entry = pgps_entry_acquire(&session_key, PGPS_CREATE, now);
 	if (entry == NULL)
 	{
 		pgps_count_dropped();
 		return;
 	}
-
-	now = GetCurrentTimestamp();
-	SpinLockAcquire(&entry->mutex);
 	entry->churn.connections++;
 	entry->churn.open_connections++;
 	entry->churn.setup_total_us += Max(now - MyStartTimestamp, 0);
 	entry->churn.last_connect = now;
 	entry->last_seen = now;
-	SpinLockRelease(&entry->mutex);
 	pgps_slot_set(entry);
-	LWLockRelease(pgps_state->lock);
+	pgps_entry_release(entry);
 
 	session_state = SESSION_ESTABLISHED;
 }
@@ -322,7 +318,7 @@ pgps_session_exit(int code, Datum arg)
 	pgpsEntry  *entry;
 
 	session_state = SESSION_UNTRACKED;
-	if (pgps_state == NULL || state == SESSION_UNTRACKED)
+	if (!pgps_loaded() || state == SESSION_UNTRACKED)
 		return;
 
 	if (state == SESSION_PENDING)
@@ -337,16 +333,15 @@ pgps_session_exit(int code, Datum arg)
 	pgps_slot_clear();
 
 	/* an open connection keeps its entry: it cannot have gone */
-	entry = pgps_entry_get(&session_key, PGPS_FIND);
+	now = GetCurrentTimestamp();
+	lifetime_us = (uint64) Max(now - MyStartTimestamp, 0);
+	entry = pgps_entry_acquire(&session_key, PGPS_FIND, now);
 	if (entry == NULL)
 	{
 		pgps_count_dropped();
 		return;
 	}
 
-	now = GetCurrentTimestamp();
-	lifetime_us = (uint64) Max(now - MyStartTimestamp, 0);
-	SpinLockAcquire(&entry->mutex);
 	entry->churn.disconnections++;
 	if (entry->churn.open_connections > 0)
 		entry->churn.open_connections--;
@@ -356,6 +351,5 @@ pgps_session_exit(int code, Datum arg)
 	if (lifetime_us < (uint64) pgps_short_session_ms * 1000)
 		entry->churn.short_sessions++;
 	entry->last_seen = now;
-	SpinLockRelease(&entry->mutex);
-	LWLockRelease(pgps_state->lock);
+	pgps_entry_release(entry);
 }

@@ -2,36 +2,87 @@
  *
  * history.c
  *		The bounded history: time buckets of history_interval seconds, with
- *		one row per key that had sessions or connections in the bucket.
+ *		one row per key that had sessions or connections in the bucket.  This
+ *		file is the ring's only reader and writer.
  *
  * Memory is fixed at start: a ring of history_size buckets and a ring of
  * history_rows rows, the rows of a bucket next to each other.  While a
- * bucket fills, each entry accumulates its part of it (pgpsActivity's
- * bucket_* fields); the first sample past the bucket's end closes it,
- * copying one row per key that was busy into the ring.  When either ring
- * is full the oldest bucket goes, with its rows.
+ * bucket fills, each entry accumulates its part of it (pgpsBucketPart);
+ * the first sample past the bucket's end closes it, copying one row per key
+ * that was busy into the ring.  When either ring is full the oldest bucket
+ * goes, with its rows.
  *
- * Locking: closing a bucket holds the sample lock (the caller's), the main
- * lock shared and history_lock exclusive; readers hold history_lock shared.
+ * Locking: the ring (heads, tails, buckets, rows) is under history_lock;
+ * the bucket being filled is under the sample lock, which the sampler
+ * holds.  Closing a bucket holds the sample lock, the store lock shared and
+ * history_lock exclusive; readers hold history_lock shared; a reset holds
+ * the store lock exclusive and then history_lock.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "pgpool_stats.h"
+#include "store.h"
 
-/* Drop the oldest bucket and its rows; caller holds history_lock exclusive */
+typedef struct pgpsHistory
+{
+	LWLock	   *lock;			/* history_lock */
+	pgpsHistBucket *buckets;	/* history_size of them */
+	pgpsHistRow *rows;			/* history_rows of them */
+
+	/* the ring, under lock */
+	int64		bucket_head;	/* absolute number of the next bucket */
+	int64		bucket_tail;	/* of the oldest kept */
+	int64		row_head;		/* absolute number of the next row */
+	int64		row_tail;		/* of the oldest kept */
+	int64		rows_lost;		/* rows that found no room in their bucket */
+
+	/* the bucket being filled, under the sample lock */
+	TimestampTz cur_start;		/* 0: none yet */
+	TimestampTz cur_end;
+	int64		cur_samples;
+} pgpsHistory;
+
+static pgpsHistory *hist = NULL;
+
+/* The ring's shared memory: its state, then the buckets, then the rows */
+Size
+pgps_history_shmem_size(void)
+{
+	Size		size = MAXALIGN(sizeof(pgpsHistory));
+
+	size = add_size(size, MAXALIGN(mul_size(pgps_history_size, sizeof(pgpsHistBucket))));
+	return add_size(size, mul_size(pgps_history_rows, sizeof(pgpsHistRow)));
+}
+
+/* Lay the ring out at place, or attach to it (found); shmem.c calls this */
+void
+pgps_history_shmem_init(void *place, bool found, LWLock *lock)
+{
+	char	   *base = (char *) place;
+
+	hist = (pgpsHistory *) place;
+	if (found)
+		return;
+	memset(hist, 0, sizeof(pgpsHistory));
+	hist->lock = lock;
+	hist->buckets = (pgpsHistBucket *) (base + MAXALIGN(sizeof(pgpsHistory)));
+	hist->rows = (pgpsHistRow *) ((char *) hist->buckets +
+								  MAXALIGN(pgps_history_size * sizeof(pgpsHistBucket)));
+}
+
+/* Drop the oldest bucket and its rows; caller holds the lock exclusive */
 static void
 drop_oldest_bucket(void)
 {
-	pgpsHistBucket *b = &pgps_state->buckets[pgps_state->bucket_tail % pgps_history_size];
+	pgpsHistBucket *b = &hist->buckets[hist->bucket_tail % pgps_history_size];
 
-	pgps_state->row_tail = b->first_row + b->nrows;
-	pgps_state->bucket_tail++;
+	hist->row_tail = b->first_row + b->nrows;
+	hist->bucket_tail++;
 }
 
 /*
@@ -41,50 +92,91 @@ drop_oldest_bucket(void)
 static pgpsHistRow *
 next_row(int64 bucket_first_row)
 {
-	while (pgps_state->row_head - pgps_state->row_tail >= pgps_history_rows)
+	while (hist->row_head - hist->row_tail >= pgps_history_rows)
 	{
-		if (pgps_state->bucket_tail == pgps_state->bucket_head)
+		if (hist->bucket_tail == hist->bucket_head)
 			return NULL;		/* only the bucket being written is left */
 		drop_oldest_bucket();
 	}
-	if (pgps_state->row_head - bucket_first_row >= pgps_history_rows)
+	if (hist->row_head - bucket_first_row >= pgps_history_rows)
 		return NULL;
-	return &pgps_state->rows[pgps_state->row_head++ % pgps_history_rows];
+	return &hist->rows[hist->row_head++ % pgps_history_rows];
 }
 
-/*
- * The row of one entry for the closing bucket, and the entry's start of the
- * next bucket.  Caller holds the entry's spinlock.  False if the key was
- * idle for the whole bucket (no row).
- */
-static bool
-take_bucket(pgpsEntry *entry, pgpsHistRow *row)
+/* A key's part of a new bucket: nothing yet, counted from its churn now */
+void
+pgps_history_part_init(pgpsBucketPart *part, const pgpsChurn *churn)
 {
-	pgpsActivity *a = &entry->activity;
-	int64		connections = entry->churn.connections - a->bucket_base_connections;
-	int64		disconnections = entry->churn.disconnections - a->bucket_base_disconnections;
-	bool		busy = a->bucket_touched || connections != 0 || disconnections != 0;
+	memset(part, 0, sizeof(pgpsBucketPart));
+	part->base_connections = churn->connections;
+	part->base_disconnections = churn->disconnections;
+}
 
+/* Count one sample's counts of a key into its part of the bucket */
+void
+pgps_history_add_sample(pgpsBucketPart *part, const pgpsCounts *c)
+{
+	int32		iit = c->idle_in_xact + c->idle_in_xact_aborted;
+
+	part->touched = true;
+	part->max_total = Max(part->max_total, c->total);
+	part->max_active = Max(part->max_active, c->active);
+	part->max_iit = Max(part->max_iit, iit);
+	part->sum_total += c->total;
+	part->sum_active += c->active;
+}
+
+/* State of the walk that closes a bucket */
+typedef struct CloseState
+{
+	bool		keep;			/* rows go into a bucket (not the first one) */
+	int64		first_row;
+	int32		nrows;
+} CloseState;
+
+/*
+ * One entry at the close of a bucket: its row if it was busy, and its part
+ * of the next bucket.  Under the store lock shared and history_lock.
+ */
+static void
+close_entry(pgpsEntry *entry, void *arg)
+{
+	CloseState *cs = (CloseState *) arg;
+	pgpsBucketPart *p = &entry->bucket;
+	pgpsHistRow row;
+	int64		connections;
+	int64		disconnections;
+	bool		busy;
+	pgpsHistRow *dst;
+
+	pgps_entry_lock(entry);
+	connections = entry->churn.connections - p->base_connections;
+	disconnections = entry->churn.disconnections - p->base_disconnections;
+	busy = p->touched || connections != 0 || disconnections != 0;
 	if (busy)
 	{
-		memcpy(&row->key, &entry->key, sizeof(pgpsKey));
-		row->max_total = a->bucket_max_total;
-		row->max_active = a->bucket_max_active;
-		row->max_iit = a->bucket_max_iit;
-		row->connections = (int32) Min(connections, PG_INT32_MAX);
-		row->disconnections = (int32) Min(disconnections, PG_INT32_MAX);
-		row->sum_total = a->bucket_sum_total;
-		row->sum_active = a->bucket_sum_active;
+		memcpy(&row.key, &entry->key, sizeof(pgpsKey));
+		row.max_total = p->max_total;
+		row.max_active = p->max_active;
+		row.max_iit = p->max_iit;
+		row.connections = (int32) Min(connections, PG_INT32_MAX);
+		row.disconnections = (int32) Min(disconnections, PG_INT32_MAX);
+		row.sum_total = p->sum_total;
+		row.sum_active = p->sum_active;
 	}
-	a->bucket_touched = false;
-	a->bucket_max_total = 0;
-	a->bucket_max_active = 0;
-	a->bucket_max_iit = 0;
-	a->bucket_sum_total = 0;
-	a->bucket_sum_active = 0;
-	a->bucket_base_connections = entry->churn.connections;
-	a->bucket_base_disconnections = entry->churn.disconnections;
-	return busy;
+	pgps_history_part_init(p, &entry->churn);
+	pgps_entry_unlock(entry);
+
+	if (!busy || !cs->keep)
+		return;
+	dst = next_row(cs->first_row);
+	if (dst == NULL)
+	{
+		hist->rows_lost++;
+		return;
+	}
+	memcpy(dst, &row, sizeof(pgpsHistRow));
+	cs->nrows++;
 }
 
 /*
@@ -92,67 +184,78 @@ take_bucket(pgpsEntry *entry, pgpsHistRow *row)
  * holding now, aligned to a multiple of history_interval.  Caller holds the
  * sample lock.
  */
-void
-pgps_history_close_bucket(TimestampTz now)
+static void
+close_bucket(TimestampTz now)
 {
 	int64		width = (int64) pgps_history_interval_s * USECS_PER_SEC;
-	HASH_SEQ_STATUS status;
-	pgpsEntry  *entry;
-	pgpsHistBucket *bucket = NULL;
-	int64		first_row;
-	int32		nrows = 0;
-	pgpsHistRow scratch;
+	CloseState	cs;
 
-	LWLockAcquire(pgps_state->lock, LW_SHARED);
-	LWLockAcquire(pgps_state->history_lock, LW_EXCLUSIVE);
+	pgps_store_lock(LW_SHARED);
+	LWLockAcquire(hist->lock, LW_EXCLUSIVE);
 
-	if (pgps_state->cur_bucket_start != 0)
+	cs.keep = (hist->cur_start != 0);
+	if (cs.keep && hist->bucket_head - hist->bucket_tail >= pgps_history_size)
+		drop_oldest_bucket();
+	cs.first_row = hist->row_head;
+	cs.nrows = 0;
+	pgps_entry_foreach(close_entry, &cs);
+
+	if (cs.keep)
 	{
-		if (pgps_state->bucket_head - pgps_state->bucket_tail >= pgps_history_size)
-			drop_oldest_bucket();
-		bucket = &pgps_state->buckets[pgps_state->bucket_head % pgps_history_size];
-	}
-	first_row = pgps_state->row_head;
+		pgpsHistBucket *bucket = &hist->buckets[hist->bucket_head % pgps_history_size];
 
-	hash_seq_init(&status, pgps_entry_hash());
-	while ((entry = hash_seq_search(&status)) != NULL)
-	{
-		pgpsHistRow *row = &scratch;
-		bool		busy;
-
-		SpinLockAcquire(&entry->mutex);
-		busy = take_bucket(entry, row);
-		SpinLockRelease(&entry->mutex);
-		if (!busy || bucket == NULL)
-			continue;
-		row = next_row(first_row);
-		if (row == NULL)
-		{
-			pgps_state->rows_lost++;
-			continue;
-		}
-		memcpy(row, &scratch, sizeof(pgpsHistRow));
-		nrows++;
-	}
-
-	if (bucket != NULL)
-	{
-		bucket->start = pgps_state->cur_bucket_start;
+		bucket->start = hist->cur_start;
 		/* cut short if the clock was set back */
-		bucket->end = Max(Min(pgps_state->cur_bucket_end, now),
-						  pgps_state->cur_bucket_start);
-		bucket->samples = pgps_state->cur_bucket_samples;
-		bucket->first_row = first_row;
-		bucket->nrows = nrows;
-		pgps_state->bucket_head++;
+		bucket->end = Max(Min(hist->cur_end, now), hist->cur_start);
+		bucket->samples = hist->cur_samples;
+		bucket->first_row = cs.first_row;
+		bucket->nrows = cs.nrows;
+		hist->bucket_head++;
 	}
 
-	LWLockRelease(pgps_state->history_lock);
-	LWLockRelease(pgps_state->lock);
+	LWLockRelease(hist->lock);
+	pgps_store_unlock();
 
-	pgps_state->cur_bucket_start = now - now % width;
-	pgps_state->cur_bucket_end = pgps_state->cur_bucket_start + width;
-	pgps_state->cur_bucket_samples = 0;
+	hist->cur_start = now - now % width;
+	hist->cur_end = hist->cur_start + width;
+	hist->cur_samples = 0;
+}
+
+/*
+ * A sample is being taken at now: close the bucket being filled if its
+ * time is up (or the clock was set back before its start), and count the
+ * sample in the bucket.  Caller holds the sample lock.
+ */
+void
+pgps_history_tick(TimestampTz now)
+{
+	if (now >= hist->cur_end || now < hist->cur_start)
+		close_bucket(now);
+	hist->cur_samples++;
+}
+
+/*
+ * Forget the history; the bucket being filled goes on (its parts were reset
+ * with the entries).  Caller holds the store lock exclusive.
+ */
+void
+pgps_history_reset(void)
+{
+	LWLockAcquire(hist->lock, LW_EXCLUSIVE);
+	hist->bucket_tail = hist->bucket_head;
+	hist->row_tail = hist->row_head;
+	hist->rows_lost = 0;
+	LWLockRelease(hist->lock);
+}
+
+/* Closed buckets kept, and rows lost for want of room */
+void
+pgps_history_counts(int64 *buckets, int64 *rows_lost)
+{
+	LWLockAcquire(hist->lock, LW_SHARED);
+	*buckets = hist->bucket_head - hist->bucket_tail;
+	*rows_lost = hist->rows_lost;
+	LWLockRelease(hist->lock);
 }
 
 /*
@@ -184,17 +287,17 @@ pgps_history_snapshot(int max_buckets, int *nbuckets, pgpsHistRow **rows)
 			*rows = MemoryContextAllocHuge(CurrentMemoryContext,
 										   sizeof(pgpsHistRow) * row_room);
 		}
-		LWLockAcquire(pgps_state->history_lock, LW_SHARED);
-		from = pgps_state->bucket_tail;
-		if (max_buckets > 0 && pgps_state->bucket_head - from > max_buckets)
-			from = pgps_state->bucket_head - max_buckets;
-		n = (int) (pgps_state->bucket_head - from);
+		LWLockAcquire(hist->lock, LW_SHARED);
+		from = hist->bucket_tail;
+		if (max_buckets > 0 && hist->bucket_head - from > max_buckets)
+			from = hist->bucket_head - max_buckets;
+		n = (int) (hist->bucket_head - from);
 		nrows = 0;
-		for (b = from; b < pgps_state->bucket_head; b++)
-			nrows += pgps_state->buckets[b % pgps_history_size].nrows;
+		for (b = from; b < hist->bucket_head; b++)
+			nrows += hist->buckets[b % pgps_history_size].nrows;
 		if (buckets != NULL && n <= bucket_room && nrows <= row_room)
 			break;
-		LWLockRelease(pgps_state->history_lock);
+		LWLockRelease(hist->lock);
 		if (buckets != NULL)
 		{
 			pfree(buckets);
@@ -206,19 +309,150 @@ pgps_history_snapshot(int max_buckets, int *nbuckets, pgpsHistRow **rows)
 	}
 
 	nrows = 0;
-	for (b = from; b < pgps_state->bucket_head; b++)
+	for (b = from; b < hist->bucket_head; b++)
 	{
-		pgpsHistBucket *src = &pgps_state->buckets[b % pgps_history_size];
+		pgpsHistBucket *src = &hist->buckets[b % pgps_history_size];
 		pgpsHistBucket *dst = &buckets[b - from];
 		int			r;
 
 		*dst = *src;
 		dst->first_row = nrows;
 		for (r = 0; r < src->nrows; r++)
-			(*rows)[nrows++] = pgps_state->rows[(src->first_row + r) % pgps_history_rows];
+			(*rows)[nrows++] = hist->rows[(src->first_row + r) % pgps_history_rows];
 	}
-	LWLockRelease(pgps_state->history_lock);
+	LWLockRelease(hist->lock);
 
 	*nbuckets = n;
 	return buckets;
+}
+
+/*
+ * The history's part of the statistics file, for the postmaster at
+ * shutdown (every other process is gone: no lock is taken).  *state is
+ * written first, then *nbuckets buckets, then *nrows rows.
+ */
+void
+pgps_history_dump_state(pgpsHistoryDump *state, int64 *nbuckets, int64 *nrows)
+{
+	memset(state, 0, sizeof(pgpsHistoryDump));
+	state->cur_start = hist->cur_start;
+	state->cur_end = hist->cur_end;
+	state->cur_samples = hist->cur_samples;
+	state->rows_lost = hist->rows_lost;
+	*nbuckets = hist->bucket_head - hist->bucket_tail;
+	*nrows = hist->row_head - hist->row_tail;
+}
+
+/*
+ * Write the kept buckets, oldest first, each with first_row counted from
+ * the first row written, then the rows; false on a write error.
+ */
+bool
+pgps_history_write(pgpsWriteFn write, void *arg)
+{
+	int64		b;
+
+	for (b = hist->bucket_tail; b < hist->bucket_head; b++)
+	{
+		pgpsHistBucket bucket = hist->buckets[b % pgps_history_size];
+
+		bucket.first_row -= hist->row_tail;
+		if (!write(&bucket, sizeof(bucket), arg))
+			return false;
+	}
+	for (b = hist->row_tail; b < hist->row_head; b++)
+		if (!write(&hist->rows[b % pgps_history_rows], sizeof(pgpsHistRow), arg))
+			return false;
+	return true;
+}
+
+/* A time the file may hold: 0 (none) or a valid timestamp */
+static bool
+valid_time(TimestampTz t)
+{
+	return t == 0 || (t > 0 && IS_VALID_TIMESTAMP(t));
+}
+
+/* A bucket's span: none (both 0), or from start to end within a day */
+static bool
+valid_span(TimestampTz start, TimestampTz end)
+{
+	if (start == 0 && end == 0)
+		return true;
+	return start > 0 && valid_time(end) && start <= end &&
+		end - start <= (int64) PGPS_MAX_HISTORY_INTERVAL_S * USECS_PER_SEC;
+}
+
+/*
+ * Why the history read from a file cannot be restored, or NULL.  Its
+ * buckets must cover its rows in order, as pgps_history_write() lays them
+ * out (an index out of range would otherwise be followed into memory), and
+ * a bucket being filled must end within the longest history_interval (one
+ * that never ends would never close).
+ */
+const char *
+pgps_history_check(const pgpsHistoryDump *state, const pgpsHistBucket *buckets,
+				   int64 nbuckets, int64 nrows)
+{
+	int64		next_row = 0;
+	int64		b;
+
+	if (!valid_span(state->cur_start, state->cur_end))
+		return "corrupt (times out of range)";
+	for (b = 0; b < nbuckets; b++)
+	{
+		if (!valid_span(buckets[b].start, buckets[b].end) || buckets[b].samples < 0)
+			return "corrupt (history times out of range)";
+		if (buckets[b].nrows < 0 || buckets[b].first_row != next_row)
+			return "corrupt (history rows out of order)";
+		next_row += buckets[b].nrows;
+		if (next_row > nrows)
+			return "corrupt (history rows out of range)";
+	}
+	if (next_row != nrows)
+		return "corrupt (history rows out of range)";
+	return NULL;
+}
+
+/*
+ * Put a checked history from the file into the (empty, fresh) ring: the
+ * newest buckets that fit both rings.  Each row's key must be cleaned by
+ * the caller first.  The bucket being filled at shutdown goes on filling,
+ * and the first sample past its end closes it, as if there had been no
+ * restart.  Returns the number of buckets kept.  Postmaster, at start.
+ */
+int64
+pgps_history_restore(const pgpsHistoryDump *state, const pgpsHistBucket *buckets,
+					 int64 nbuckets, const pgpsHistRow *rows)
+{
+	int64		first_bucket = Max(nbuckets - pgps_history_size, 0);
+	int64		nrows_kept = 0;
+	int64		b;
+
+	hist->cur_start = state->cur_start;
+	hist->cur_end = state->cur_end;
+	hist->cur_samples = state->cur_samples;
+	hist->rows_lost = state->rows_lost;
+
+	for (b = nbuckets - 1; b >= first_bucket; b--)
+	{
+		if (nrows_kept + buckets[b].nrows > pgps_history_rows)
+		{
+			first_bucket = b + 1;
+			break;
+		}
+		nrows_kept += buckets[b].nrows;
+	}
+	for (b = first_bucket; b < nbuckets; b++)
+	{
+		pgpsHistBucket *dst = &hist->buckets[hist->bucket_head % pgps_history_size];
+
+		*dst = buckets[b];
+		dst->first_row = hist->row_head;
+		for (int32 r = 0; r < buckets[b].nrows; r++)
+			hist->rows[hist->row_head++ % pgps_history_rows] =
+				rows[buckets[b].first_row + r];
+		hist->bucket_head++;
+	}
+	return nbuckets - first_bucket;
 }

@@ -37,40 +37,39 @@
 #include "utils/memutils.h"
 
 #include "pgpool_stats.h"
+#include "store.h"
 
 #define PGPS_DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/pgpool_stats.stat"
 #define PGPS_DUMP_MAGIC		0x50475053	/* "PGPS" */
-#define PGPS_DUMP_FORMAT	2
+
+/*
+ * The version of the file's layout: bump it whenever a struct written to
+ * the file changes (pgpsDumpHeader, pgpsDumpEntry and what they hold, the
+ * history's pgpsHistoryDump, pgpsHistBucket and pgpsHistRow).  A file of
+ * another format is ignored with a LOG line.
+ *
+ * The file: the header; nentries entries; the history part (a
+ * pgpsHistoryDump, nbuckets buckets, nrows rows); a CRC-32C of all before.
+ */
+#define PGPS_DUMP_FORMAT	3
 
 typedef struct pgpsDumpHeader
 {
+	/* these ten fields stay at these offsets in every format */
 	uint32		magic;
 	uint32		format;
 	uint32		pg_major;		/* PG_VERSION_NUM / 100 */
-	uint32		key_size;		/* sizes of what follows */
-	uint32		churn_size;
-	uint32		activity_size;
+	uint32		header_size;	/* sizes of what follows */
+	uint32		entry_size;
 	uint32		bucket_size;
 	uint32		row_size;
+	uint32		history_size;	/* of the pgpsHistoryDump */
 	uint32		hist_buckets;	/* histogram layouts */
 	uint32		count_buckets;
 	int64		nentries;
 	int64		nbuckets;
 	int64		nrows;
-	/* the global figures */
-	TimestampTz stats_reset;
-	int64		evicted;
-	int64		dropped;
-	int64		samples_taken;
-	int64		rows_lost;
-	int32		peak_sessions;
-	TimestampTz last_sample;
-	double		total_sample_us;
-	double		max_sample_us;
-	/* the bucket being filled, whose sums the keys carry */
-	TimestampTz cur_bucket_start;
-	TimestampTz cur_bucket_end;
-	int64		cur_bucket_samples;
+	pgpsGlobalStats stats;
 } pgpsDumpHeader;
 
 /* What one key contributes to the file */
@@ -80,7 +79,15 @@ typedef struct pgpsDumpEntry
 	TimestampTz last_seen;
 	pgpsChurn	churn;
 	pgpsActivity activity;
+	pgpsBucketPart bucket;
 } pgpsDumpEntry;
+
+/* The file being written, and its running CRC */
+typedef struct DumpFile
+{
+	FILE	   *file;
+	pg_crc32c	crc;
+} DumpFile;
 
 /* The control file says the server shut down cleanly */
 static bool
@@ -102,33 +109,53 @@ shut_down_cleanly(void)
 
 /* fwrite that keeps the running CRC; false on a write error */
 static bool
-write_crc(FILE *file, const void *data, size_t len, pg_crc32c *crc)
+write_crc(const void *data, size_t len, void *arg)
 {
-	COMP_CRC32C(*crc, data, len);
-	return fwrite(data, 1, len, file) == len;
+	DumpFile   *out = (DumpFile *) arg;
+
+	COMP_CRC32C(out->crc, data, len);
+	return fwrite(data, 1, len, out->file) == len;
+}
+
+/* One entry into the file; a write error stops the writes that follow */
+static void
+dump_entry(pgpsEntry *entry, void *arg)
+{
+	DumpFile   *out = (DumpFile *) arg;
+	pgpsDumpEntry de;
+
+	if (out->file == NULL)
+		return;
+	memset(&de, 0, sizeof(de));
+	de.key = entry->key;
+	de.last_seen = entry->last_seen;
+	de.churn = entry->churn;
+	de.activity = entry->activity;
+	de.bucket = entry->bucket;
+	if (!write_crc(&de, sizeof(de), out))
+		out->file = NULL;
 }
 
 /*
  * on_shmem_exit callback of the postmaster: write the statistics if the
- * server shut down cleanly and pgpool_stats.save is on.  Never throws.
+ * server shut down cleanly and pgpool_stats.save is on.  Every other
+ * process is gone: no lock is needed.  Never throws.
  */
 static void
 dump_statistics(int code, Datum arg)
 {
 	FILE	   *file;
 	pgpsDumpHeader header;
-	pg_crc32c	crc;
-	HASH_SEQ_STATUS status;
-	pgpsEntry  *entry;
-	int64		b;
-	bool		ok = true;
+	pgpsHistoryDump history;
+	DumpFile	out;
+	bool		ok;
 
 	/*
 	 * The exit code does not matter: a postmaster that loaded the file and
 	 * then failed to start exits with 1, and must write the statistics back
 	 * (the control file still says "shut down").
 	 */
-	if (!pgps_save || pgps_state == NULL)
+	if (!pgps_save || !pgps_loaded())
 		return;
 	if (!shut_down_cleanly())
 	{
@@ -145,59 +172,26 @@ dump_statistics(int code, Datum arg)
 	header.magic = PGPS_DUMP_MAGIC;
 	header.format = PGPS_DUMP_FORMAT;
 	header.pg_major = PG_VERSION_NUM / 100;
-	header.key_size = sizeof(pgpsKey);
-	header.churn_size = sizeof(pgpsChurn);
-	header.activity_size = sizeof(pgpsActivity);
+	header.header_size = sizeof(pgpsDumpHeader);
+	header.entry_size = sizeof(pgpsDumpEntry);
 	header.bucket_size = sizeof(pgpsHistBucket);
 	header.row_size = sizeof(pgpsHistRow);
+	header.history_size = sizeof(pgpsHistoryDump);
 	header.hist_buckets = PGPS_HIST_BUCKETS;
 	header.count_buckets = PGPS_COUNT_BUCKETS;
-	header.nentries = hash_get_num_entries(pgps_entry_hash());
-	header.nbuckets = pgps_state->bucket_head - pgps_state->bucket_tail;
-	header.nrows = pgps_state->row_head - pgps_state->row_tail;
-	header.stats_reset = pgps_state->stats_reset;
-	header.evicted = pgps_state->evicted;
-	header.dropped = pgps_state->dropped;
-	header.samples_taken = pgps_state->samples_taken;
-	header.rows_lost = pgps_state->rows_lost;
-	header.peak_sessions = pgps_state->peak_sessions;
-	header.last_sample = pgps_state->last_sample;
-	header.total_sample_us = pgps_state->total_sample_us;
-	header.max_sample_us = pgps_state->max_sample_us;
-	header.cur_bucket_start = pgps_state->cur_bucket_start;
-	header.cur_bucket_end = pgps_state->cur_bucket_end;
-	header.cur_bucket_samples = pgps_state->cur_bucket_samples;
+	header.nentries = pgps_entry_count();
+	pgps_history_dump_state(&history, &header.nbuckets, &header.nrows);
+	header.stats = pgps_stats_copy();
 
-	INIT_CRC32C(crc);
-	ok = write_crc(file, &header, sizeof(header), &crc);
-
-	/* every process but the postmaster is gone: no lock is needed */
-	hash_seq_init(&status, pgps_entry_hash());
-	while ((entry = hash_seq_search(&status)) != NULL)
-	{
-		pgpsDumpEntry out;
-
-		memset(&out, 0, sizeof(out));
-		out.key = entry->key;
-		out.last_seen = entry->last_seen;
-		out.churn = entry->churn;
-		out.activity = entry->activity;
-		if (ok)
-			ok = write_crc(file, &out, sizeof(out), &crc);
-	}
-	for (b = pgps_state->bucket_tail; ok && b < pgps_state->bucket_head; b++)
-	{
-		pgpsHistBucket bucket = pgps_state->buckets[b % pgps_history_size];
-
-		bucket.first_row -= pgps_state->row_tail;
-		ok = write_crc(file, &bucket, sizeof(bucket), &crc);
-	}
-	for (b = pgps_state->row_tail; ok && b < pgps_state->row_head; b++)
-		ok = write_crc(file, &pgps_state->rows[b % pgps_history_rows],
-					   sizeof(pgpsHistRow), &crc);
-	FIN_CRC32C(crc);
+	out.file = file;
+	INIT_CRC32C(out.crc);
+	if (write_crc(&header, sizeof(header), &out))
+		pgps_entry_foreach(dump_entry, &out);
+	ok = out.file != NULL && write_crc(&history, sizeof(history), &out) &&
+		pgps_history_write(write_crc, &out);
+	FIN_CRC32C(out.crc);
 	if (ok)
-		ok = fwrite(&crc, 1, sizeof(crc), file) == sizeof(crc);
+		ok = fwrite(&out.crc, 1, sizeof(out.crc), file) == sizeof(out.crc);
 
 	if (!ok || FreeFile(file) != 0)
 	{
@@ -233,10 +227,11 @@ header_problem(const pgpsDumpHeader *h, size_t file_size)
 		return "written in another format version";
 	if (h->pg_major != PG_VERSION_NUM / 100)
 		return "written by another PostgreSQL major version";
-	if (h->key_size != sizeof(pgpsKey) || h->churn_size != sizeof(pgpsChurn) ||
-		h->activity_size != sizeof(pgpsActivity) ||
+	if (h->header_size != sizeof(pgpsDumpHeader) ||
+		h->entry_size != sizeof(pgpsDumpEntry) ||
 		h->bucket_size != sizeof(pgpsHistBucket) ||
 		h->row_size != sizeof(pgpsHistRow) ||
+		h->history_size != sizeof(pgpsHistoryDump) ||
 		h->hist_buckets != PGPS_HIST_BUCKETS ||
 		h->count_buckets != PGPS_COUNT_BUCKETS)
 		return "written by a build with another layout";
@@ -245,8 +240,8 @@ header_problem(const pgpsDumpHeader *h, size_t file_size)
 		h->nrows > PG_INT32_MAX)
 		return "corrupt header";
 	expected = sizeof(pgpsDumpHeader) + h->nentries * sizeof(pgpsDumpEntry) +
-		h->nbuckets * sizeof(pgpsHistBucket) + h->nrows * sizeof(pgpsHistRow) +
-		sizeof(pg_crc32c);
+		sizeof(pgpsHistoryDump) + h->nbuckets * sizeof(pgpsHistBucket) +
+		h->nrows * sizeof(pgpsHistRow) + sizeof(pg_crc32c);
 	if (expected != file_size)
 		return "truncated or of the wrong size";
 	return NULL;
@@ -259,50 +254,36 @@ valid_time(TimestampTz t)
 	return t == 0 || (t > 0 && IS_VALID_TIMESTAMP(t));
 }
 
-/* A bucket's span: none (both 0), or from start to end within a day */
-static bool
-valid_span(TimestampTz start, TimestampTz end)
+/* The parts of a file's body, whose header was checked */
+typedef struct DumpBody
 {
-	if (start == 0 && end == 0)
-		return true;
-	return start > 0 && valid_time(end) && start <= end &&
-		end - start <= (int64) PGPS_MAX_HISTORY_INTERVAL_S * USECS_PER_SEC;
+	pgpsDumpEntry *entries;
+	pgpsHistoryDump *history;
+	pgpsHistBucket *buckets;
+	pgpsHistRow *rows;
+} DumpBody;
+
+static void
+split_body(const pgpsDumpHeader *h, char *data, DumpBody *body)
+{
+	body->entries = (pgpsDumpEntry *) data;
+	body->history = (pgpsHistoryDump *) (body->entries + h->nentries);
+	body->buckets = (pgpsHistBucket *) (body->history + 1);
+	body->rows = (pgpsHistRow *) (body->buckets + h->nbuckets);
 }
 
 /*
- * Why the body of a file whose checksum matched cannot be loaded, or NULL.
- * Its buckets must cover its rows in order, as the writer lays them out:
- * an index out of range would otherwise be followed into memory.
+ * Why the body of a file whose checksum matched cannot be loaded, or NULL:
+ * times a view shows must be in range, and the history must hold together
+ * (history.c checks it).
  */
 static const char *
-body_problem(const pgpsDumpHeader *h, const char *data)
+body_problem(const pgpsDumpHeader *h, const DumpBody *body)
 {
-	const pgpsHistBucket *buckets = (const pgpsHistBucket *)
-		(data + h->nentries * sizeof(pgpsDumpEntry));
-	int64		next_row = 0;
-	int64		b;
-
-	/*
-	 * Times a view shows or the sampler compares: in range, and a bucket
-	 * being filled no longer than the longest history_interval (one that
-	 * never ends would never close).
-	 */
-	if (!valid_time(h->stats_reset) || !valid_time(h->last_sample) ||
-		!valid_span(h->cur_bucket_start, h->cur_bucket_end))
+	if (!valid_time(h->stats.stats_reset) || !valid_time(h->stats.last_sample))
 		return "corrupt (times out of range)";
-	for (b = 0; b < h->nbuckets; b++)
-	{
-		if (!valid_span(buckets[b].start, buckets[b].end) || buckets[b].samples < 0)
-			return "corrupt (history times out of range)";
-		if (buckets[b].nrows < 0 || buckets[b].first_row != next_row)
-			return "corrupt (history rows out of order)";
-		next_row += buckets[b].nrows;
-		if (next_row > h->nrows)
-			return "corrupt (history rows out of range)";
-	}
-	if (next_row != h->nrows)
-		return "corrupt (history rows out of range)";
-	return NULL;
+	return pgps_history_check(body->history, body->buckets, h->nbuckets,
+							  h->nrows);
 }
 
 /*
@@ -347,91 +328,36 @@ compare_last_seen(const void *a, const void *b)
  * Called in the postmaster at start, before any backend exists.
  */
 static void
-apply_dump(const pgpsDumpHeader *h, char *data)
+apply_dump(const pgpsDumpHeader *h, const DumpBody *body)
 {
-	pgpsDumpEntry *entries = (pgpsDumpEntry *) data;
-	pgpsHistBucket *buckets = (pgpsHistBucket *) (entries + h->nentries);
-	pgpsHistRow *rows = (pgpsHistRow *) (buckets + h->nbuckets);
 	int64		keep = Min(h->nentries, (int64) pgps_max_entries);
 	int64		loaded = 0;
-	int64		first_bucket;
-	int64		nrows_kept = 0;
-	int64		b;
-	int64		i;
+	int64		buckets;
 
-	pgps_state->stats_reset = h->stats_reset;
-	pgps_state->evicted = h->evicted;
-	pgps_state->dropped = h->dropped;
-	pgps_state->samples_taken = h->samples_taken;
-	pgps_state->rows_lost = h->rows_lost;
-	pgps_state->peak_sessions = h->peak_sessions;
-	pgps_state->last_sample = h->last_sample;
-	pgps_state->total_sample_us = h->total_sample_us;
-	pgps_state->max_sample_us = h->max_sample_us;
-
-	/*
-	 * The bucket being filled at shutdown goes on filling, and the first
-	 * sample past its end closes it, as if there had been no restart.
-	 */
-	pgps_state->cur_bucket_start = h->cur_bucket_start;
-	pgps_state->cur_bucket_end = h->cur_bucket_end;
-	pgps_state->cur_bucket_samples = h->cur_bucket_samples;
+	pgps_stats_restore(&h->stats);
 
 	/* with a smaller table, the most recently seen keys */
 	if (keep < h->nentries)
-		qsort(entries, h->nentries, sizeof(pgpsDumpEntry), compare_last_seen);
-	for (i = 0; i < keep; i++)
+		qsort(body->entries, h->nentries, sizeof(pgpsDumpEntry),
+			  compare_last_seen);
+	for (int64 i = 0; i < keep; i++)
 	{
-		bool		found;
-		pgpsEntry  *entry;
+		pgpsDumpEntry *e = &body->entries[i];
 
-		clean_key(&entries[i].key);
-		entry = hash_search(pgps_entry_hash(), &entries[i].key,
-							HASH_ENTER_NULL, &found);
-		if (entry == NULL || found)
-			continue;
-		memset((char *) entry + sizeof(pgpsKey), 0,
-			   sizeof(pgpsEntry) - sizeof(pgpsKey));
-		SpinLockInit(&entry->mutex);
-		entry->last_seen = entries[i].last_seen;
-		entry->churn = entries[i].churn;
-		entry->activity = entries[i].activity;
-		/* no session survives a restart */
-		entry->churn.open_connections = 0;
-		loaded++;
+		clean_key(&e->key);
+		if (pgps_entry_restore(&e->key, e->last_seen, &e->churn, &e->activity,
+							   &e->bucket))
+			loaded++;
 	}
 
-	/* the newest buckets that fit both rings */
-	first_bucket = Max(h->nbuckets - pgps_history_size, 0);
-	for (b = h->nbuckets - 1; b >= first_bucket; b--)
-	{
-		if (nrows_kept + buckets[b].nrows > pgps_history_rows)
-		{
-			first_bucket = b + 1;
-			break;
-		}
-		nrows_kept += buckets[b].nrows;
-	}
-	for (b = first_bucket; b < h->nbuckets; b++)
-	{
-		pgpsHistBucket *dst = &pgps_state->buckets[pgps_state->bucket_head % pgps_history_size];
-		int32		r;
-
-		*dst = buckets[b];
-		dst->first_row = pgps_state->row_head;
-		for (r = 0; r < buckets[b].nrows; r++)
-		{
-			pgpsHistRow *row = &pgps_state->rows[pgps_state->row_head++ % pgps_history_rows];
-
-			*row = rows[buckets[b].first_row + r];
-			clean_key(&row->key);
-		}
-		pgps_state->bucket_head++;
-	}
+	for (int64 r = 0; r < h->nrows; r++)
+		clean_key(&body->rows[r].key);
+	buckets = pgps_history_restore(body->history, body->buckets, h->nbuckets,
+								   body->rows);
 
 	ereport(LOG,
 			(errmsg("pgpool_stats: loaded " INT64_FORMAT " of " INT64_FORMAT " keys and " INT64_FORMAT " of " INT64_FORMAT " history buckets from \"%s\"",
-					loaded, h->nentries, h->nbuckets - first_bucket, h->nbuckets,
+					loaded, h->nentries, buckets, h->nbuckets,
 					PGPS_DUMP_FILE)));
 }
 
@@ -449,7 +375,8 @@ load_statistics(void)
 	pgpsDumpHeader header;
 	pg_crc32c	crc;
 	pg_crc32c	stored;
-	size_t		body;
+	size_t		size;
+	DumpBody	body;
 	const char *problem = NULL;
 
 	if (stat(PGPS_DUMP_FILE, &st) != 0)
@@ -468,24 +395,25 @@ load_statistics(void)
 
 	if (problem == NULL)
 	{
-		body = st.st_size - sizeof(header) - sizeof(crc);
-		data = MemoryContextAllocExtended(TopMemoryContext, Max(body, 1),
+		size = st.st_size - sizeof(header) - sizeof(crc);
+		data = MemoryContextAllocExtended(TopMemoryContext, Max(size, 1),
 										  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 		if (data == NULL)
 			problem = "too large to read";
-		else if (fread(data, 1, body, file) != body ||
+		else if (fread(data, 1, size, file) != size ||
 				 fread(&stored, 1, sizeof(stored), file) != sizeof(stored))
 			problem = "truncated";
 		else
 		{
 			INIT_CRC32C(crc);
 			COMP_CRC32C(crc, &header, sizeof(header));
-			COMP_CRC32C(crc, data, body);
+			COMP_CRC32C(crc, data, size);
 			FIN_CRC32C(crc);
+			split_body(&header, data, &body);
 			if (!EQ_CRC32C(crc, stored))
 				problem = "corrupt (checksum mismatch)";
 			else
-				problem = body_problem(&header, data);
+				problem = body_problem(&header, &body);
 		}
 	}
 
@@ -500,7 +428,7 @@ done:
 				(errmsg("pgpool_stats: statistics file \"%s\" ignored: %s; starting empty",
 						PGPS_DUMP_FILE, problem)));
 	else if (data != NULL)
-		apply_dump(&header, data);
+		apply_dump(&header, &body);
 	if (data)
 		pfree(data);
 }

@@ -78,7 +78,7 @@ define_settings(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomIntVariable("pgpool_stats.short_session_ms",
+	DefineCustomIntVariable("pgpool_stats.short_session",
 							"Sessions that end sooner than this count as short.",
 							NULL,
 							&pgps_short_session_ms,

@@ -1,8 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * pgpool_stats.h
- *		Shared types of pgpool_stats, and the externs of each source file,
+ *		What every source file of pgpool_stats needs: the settings, the key
+ *		and the statistics kept for it, and the entry points of each file,
  *		grouped by the file that defines them.
+ *
+ * The key store's entries and its API are in store.h, for the files that
+ * read or write entries; the layout of shared memory is private to
+ * shmem.c, and the history ring's to history.c.  src/README is the map.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,9 +16,9 @@
 
 #include "compat.h"
 
+#include "access/tupdesc.h"
 #include "datatype/timestamp.h"
 #include "storage/lwlock.h"
-#include "storage/spin.h"
 
 /*
  * Fixed log-scale histograms (histogram.c): with S sub-bucket bits, values
@@ -37,7 +42,18 @@
 #define PGPS_COUNT_MAX_MSB		17
 #define PGPS_COUNT_BUCKETS		((PGPS_COUNT_MAX_MSB - PGPS_COUNT_SUB_BITS + 2) << PGPS_COUNT_SUB_BITS)
 
-/* Client address of a key; family 0 means none (Unix socket, or not tracked) */
+/* the most backends a server can have (MAX_BACKENDS, 2^18 - 1) */
+#define PGPS_MAX_CONNECTIONS	262143
+/* the upper limit of pgpool_stats.headroom and of advise()'s headroom */
+#define PGPS_MAX_HEADROOM_PCT	1000
+/* the upper limit of pgpool_stats.history_interval, in seconds: a day */
+#define PGPS_MAX_HISTORY_INTERVAL_S	86400
+
+/*
+ * Client address of a key; family 0 means none (Unix socket, or not
+ * tracked).  Written to the statistics file: changing it bumps
+ * PGPS_DUMP_FORMAT (persist.c).
+ */
 typedef struct pgpsAddr
 {
 	uint8		family;			/* 0, PGSQL_AF_INET or PGSQL_AF_INET6 */
@@ -46,7 +62,8 @@ typedef struct pgpsAddr
 
 /*
  * The key of every statistic.  Always zeroed before it is filled: it is
- * hashed and compared as raw bytes, padding included.
+ * hashed and compared as raw bytes, padding included.  Written to the
+ * statistics file: changing it bumps PGPS_DUMP_FORMAT.
  */
 typedef struct pgpsKey
 {
@@ -56,7 +73,11 @@ typedef struct pgpsKey
 	char		appname[NAMEDATALEN];	/* from the startup packet, sanitized */
 } pgpsKey;
 
-/* Connection churn of one key, since the entry was created or reset */
+/*
+ * Connection churn of one key, since the entry was created or reset; written
+ * by conn_hooks.c only.  Written to the statistics file: changing it bumps
+ * PGPS_DUMP_FORMAT.
+ */
 typedef struct pgpsChurn
 {
 	int64		connections;	/* sessions established */
@@ -64,7 +85,7 @@ typedef struct pgpsChurn
 	int64		auth_failures;	/* authentication rejected */
 	int64		login_failures; /* authenticated, then failed before the
 								 * session started (no such database, limits) */
-	int64		short_sessions; /* ended sooner than short_session_ms */
+	int64		short_sessions; /* ended sooner than short_session */
 	int32		open_connections;	/* established and not yet ended */
 	uint64		session_total_us;	/* summed lifetime of ended sessions */
 	uint64		session_max_us; /* longest ended session */
@@ -87,9 +108,11 @@ typedef struct pgpsCounts
 } pgpsCounts;
 
 /*
- * What the sampler found for one key.  A sample that sees no session of the
- * key is not recorded here: the window's sample count is global, and its
- * zeros are added when the statistics are read.
+ * What the sampler found for one key; written by collector.c only.  A
+ * sample that sees no session of the key is not recorded here: the window's
+ * sample count is global, and its zeros are added when the statistics are
+ * read (figures.c).  Written to the statistics file: changing it bumps
+ * PGPS_DUMP_FORMAT.
  */
 typedef struct pgpsActivity
 {
@@ -114,60 +137,59 @@ typedef struct pgpsActivity
 	uint32		hist_busy[PGPS_COUNT_BUCKETS];	/* nonzero samples by busy
 												 * count */
 	uint32		hist_total[PGPS_COUNT_BUCKETS]; /* nonzero samples by total */
-
-	/* the history bucket being filled (history.c) */
-	bool		bucket_touched; /* a sample saw a session in it */
-	int32		bucket_max_total;
-	int32		bucket_max_active;
-	int32		bucket_max_iit;
-	int64		bucket_sum_total;
-	int64		bucket_sum_active;
-	int64		bucket_base_connections;	/* churn counters when it began */
-	int64		bucket_base_disconnections;
 } pgpsActivity;
 
-/* One entry of the shared hash */
-typedef struct pgpsEntry
+/*
+ * One key's part of the history bucket being filled; read and written by
+ * history.c only.  Written to the statistics file: changing it bumps
+ * PGPS_DUMP_FORMAT.
+ */
+typedef struct pgpsBucketPart
 {
-	pgpsKey		key;			/* hash key; must be first */
-	slock_t		mutex;			/* protects everything below but scratch */
-	TimestampTz last_seen;		/* last event of any kind, for eviction */
-	pgpsChurn	churn;
-	pgpsActivity activity;
-
-	/*
-	 * The sample being taken: written and read only by whoever holds the
-	 * sample lock, under the main lock, without the spinlock.
-	 */
-	int64		scratch_no;		/* sample number the scratch belongs to */
-	pgpsCounts	scratch;
-	int64		scratch_iit_us; /* longest idle in transaction in it */
-} pgpsEntry;
+	bool		touched;		/* a sample saw a session in it */
+	int32		max_total;
+	int32		max_active;
+	int32		max_iit;
+	int64		sum_total;
+	int64		sum_active;
+	int64		base_connections;	/* churn counters when it began */
+	int64		base_disconnections;
+} pgpsBucketPart;
 
 /*
- * A client session, found by the sampler: one slot per backend, indexed by
- * the backend's number, set when the session is established and cleared
- * when it ends.  pid is written last and cleared first.
+ * The global statistics, under the shared state's mutex (shmem.c): copied
+ * whole by pgps_stats_copy() and written whole to the statistics file, so
+ * changing it bumps PGPS_DUMP_FORMAT.
  */
-typedef struct pgpsSlot
+typedef struct pgpsGlobalStats
 {
-	volatile int pid;			/* 0: no session */
-	pgpsEntry  *entry;			/* its key's entry; kept while it is open */
-	struct PGPROC *proc;		/* for the wait event */
-	struct PgBackendStatus *status; /* for the state */
-} pgpsSlot;
+	TimestampTz stats_reset;	/* last reset, or start of the statistics */
+	int64		evicted;		/* keys evicted to make room */
+	int64		dropped;		/* events not recorded: no entry could be had */
+	int64		samples_taken;	/* since start; numbers the samples */
+	TimestampTz last_sample;
+	double		total_sample_us;	/* summed time of the samples */
+	double		max_sample_us;
+	int32		peak_sessions;	/* most client sessions in one sample */
+} pgpsGlobalStats;
 
-/* One closed history bucket; its rows follow one another in the row ring */
+/*
+ * One closed history bucket; its rows follow one another in the row ring.
+ * Written to the statistics file: changing it bumps PGPS_DUMP_FORMAT.
+ */
 typedef struct pgpsHistBucket
 {
 	TimestampTz start;
 	TimestampTz end;
 	int64		samples;		/* samples taken in it */
-	int64		first_row;		/* absolute number of its first row */
+	int64		first_row;		/* number of its first row */
 	int32		nrows;
 } pgpsHistBucket;
 
-/* One key in one closed bucket */
+/*
+ * One key in one closed bucket.  Written to the statistics file: changing
+ * it bumps PGPS_DUMP_FORMAT.
+ */
 typedef struct pgpsHistRow
 {
 	pgpsKey		key;			/* a copy: rows outlive evicted keys */
@@ -180,44 +202,18 @@ typedef struct pgpsHistRow
 	int64		sum_active;
 } pgpsHistRow;
 
-/* Global shared state */
-typedef struct pgpsSharedState
+/*
+ * The history's own state in the statistics file: the bucket being filled
+ * (whose sums the keys carry) and the rows lost.  Written at the start of
+ * the file's history part: changing it bumps PGPS_DUMP_FORMAT.
+ */
+typedef struct pgpsHistoryDump
 {
-	LWLock	   *lock;			/* protects the hash table's layout */
-	LWLock	   *sample_lock;	/* held by whoever takes a sample */
-	LWLock	   *history_lock;	/* protects the history ring */
-	pgpsSlot   *slots;			/* pgps_num_slots of them */
-	pgpsHistBucket *buckets;	/* pgps_history_size of them */
-	pgpsHistRow *rows;			/* pgps_history_rows of them */
-
-	slock_t		mutex;			/* protects the fields below */
-	int64		evicted;		/* keys evicted to make room */
-	int64		dropped;		/* events not recorded: no entry could be had */
-	TimestampTz stats_reset;	/* last reset, or start of the statistics */
-	int64		samples_taken;	/* since start; numbers the samples */
-	TimestampTz last_sample;
-	double		total_sample_us;	/* summed time of the samples */
-	double		max_sample_us;
-	int32		peak_sessions;	/* most client sessions in one sample */
-	int			worker_pid;		/* 0: not running */
-	int			worker_interval_ms; /* sample_interval the worker uses */
-
-	/* history ring (history_lock) */
-	int64		bucket_head;	/* absolute number of the next bucket */
-	int64		bucket_tail;	/* of the oldest kept */
-	int64		row_head;		/* absolute number of the next row */
-	int64		row_tail;		/* of the oldest kept */
-	int64		rows_lost;		/* rows that found no room in their bucket */
-	/* the bucket being filled (sample_lock) */
-	TimestampTz cur_bucket_start;	/* 0: none yet */
-	TimestampTz cur_bucket_end;
-	int64		cur_bucket_samples;
-
-	/* the tail of the region that the hash's memory is carved from */
-	Size		carve_start;	/* bytes from the start of this struct */
-	Size		carve_size;		/* bytes */
-	Size		carve_used;		/* bytes */
-} pgpsSharedState;
+	TimestampTz cur_start;		/* the bucket being filled; 0: none */
+	TimestampTz cur_end;
+	int64		cur_samples;
+	int64		rows_lost;
+} pgpsHistoryDump;
 
 /* pgpool_stats.c: settings */
 extern int	pgps_max_entries;
@@ -230,33 +226,33 @@ extern int	pgps_history_rows;
 extern int	pgps_headroom_pct;
 extern bool pgps_save;
 
-/* the upper limit of pgpool_stats.headroom and of advise()'s headroom_pct */
-#define PGPS_MAX_HEADROOM_PCT	1000
-/* the upper limit of pgpool_stats.history_interval, in seconds: a day */
-#define PGPS_MAX_HISTORY_INTERVAL_S	86400
-
-/* shmem.c */
-typedef enum pgpsCreateMode
-{
-	PGPS_FIND,					/* an existing entry only */
-	PGPS_CREATE_IF_ROOM,		/* create while the table has room */
-	PGPS_CREATE					/* create, evicting idle keys if full */
-} pgpsCreateMode;
-
-extern pgpsSharedState *pgps_state;
+/* shmem.c: the region, the global statistics, the locks */
 extern void pgps_shmem_request(void);
 extern void pgps_shmem_startup(void);
 extern Size pgps_shmem_size(void);
-extern pgpsEntry *pgps_entry_get(const pgpsKey *key, pgpsCreateMode mode);
-extern void pgps_count_dropped(void);
-extern pgpsEntry *pgps_entry_snapshot(long *count, pgpsSharedState *st);
-extern long pgps_entry_count(void);
-extern struct HTAB *pgps_entry_hash(void);
-extern void pgps_reset_all(void);
+extern bool pgps_loaded(void);
 extern void pgps_check_loaded(void);
+extern pgpsGlobalStats pgps_stats_copy(void);
+extern void pgps_stats_restore(const pgpsGlobalStats *stats);
+extern void pgps_count_dropped(void);
+extern int64 pgps_sample_begin(void);
+extern void pgps_sample_end(TimestampTz now, double us, int sessions);
+extern void pgps_worker_publish(int pid, int interval_ms);
+extern int	pgps_worker_interval(int *pid);
+extern void pgps_reset_all(void);
 extern int	pgps_num_slots(void);
-extern void pgps_slot_set(pgpsEntry *entry);
-extern void pgps_slot_clear(void);
+
+/* One part of the shared memory region, for pgpool_stats_memory */
+typedef struct pgpsMemoryPart
+{
+	const char *name;
+	int64		items;
+	int64		item_bytes;
+	int64		bytes;
+} pgpsMemoryPart;
+
+#define PGPS_MEMORY_PARTS	6
+extern void pgps_memory_parts(pgpsMemoryPart *parts);
 
 /* histogram.c */
 extern int	pgps_hist_bucket(uint64 value, int sub_bits, int max_msb);
@@ -278,6 +274,21 @@ extern double pgps_hist_percentile32(const uint32 *hist, int sub_bits,
 #define pgps_count_bucket(v) \
 	pgps_hist_bucket((v), PGPS_COUNT_SUB_BITS, PGPS_COUNT_MAX_MSB)
 
+/* figures.c: figures derived from the counters, for views and rules alike */
+extern int64 pgps_window_samples(const pgpsActivity *a, int64 samples_taken);
+extern double pgps_window_seconds(TimestampTz first_seen, TimestampTz now);
+extern double pgps_lifetime_ms(const uint64 *hist, uint64 max_us,
+							   double fraction);
+extern double pgps_lifetime32_ms(const uint32 *hist, uint64 max_us,
+								 double fraction);
+extern double pgps_count_percentile(const uint64 *hist, uint64 zeros,
+									double fraction, int32 peak);
+extern double pgps_count32_percentile(const uint32 *hist, uint64 zeros,
+									  double fraction, int32 peak);
+extern int64 pgps_zero_samples(int64 window_samples, int64 nonzero_samples);
+extern double pgps_mean(double sum, double n);
+extern double pgps_ms(double us);
+
 /* collector.c */
 extern void pgps_register_collector(void);
 extern int	pgps_sample(void);
@@ -286,10 +297,13 @@ extern PGDLLEXPORT void pgps_collector_main(Datum main_arg);
 /* persist.c */
 extern void pgps_persist_startup(void);
 
-/* history.c */
-extern void pgps_history_close_bucket(TimestampTz now);
+/* history.c: the ring's public reads (the rest is in store.h) */
+extern Size pgps_history_shmem_size(void);
+extern void pgps_history_shmem_init(void *place, bool found, LWLock *lock);
 extern pgpsHistBucket *pgps_history_snapshot(int max_buckets, int *nbuckets,
 											 pgpsHistRow **rows);
+extern void pgps_history_counts(int64 *buckets, int64 *rows_lost);
+extern void pgps_history_reset(void);
 
 /* views.c: helpers the SQL functions share */
 extern Datum pgps_float8_or_null(double value, bool *isnull);
@@ -297,7 +311,7 @@ extern bool pgps_sees_all_rows(void);
 extern bool pgps_sees_row(bool see_all, Oid userid);
 extern int	pgps_key_columns(const pgpsKey *key, bool full, Datum *values,
 							 bool *nulls);
-extern pgpsSharedState pgps_state_copy(void);
+extern void pgps_check_columns(TupleDesc tupdesc, int expected);
 
 /* conn_hooks.c */
 extern void pgps_install_conn_hooks(void);

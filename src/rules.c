@@ -1,25 +1,36 @@
 /*-------------------------------------------------------------------------
  *
- * recommend.c
- *		Pool-sizing rules: a verdict, a pool size and a reason in one
- *		sentence, as pure functions of one application's statistics.  No
- *		locks, no I/O, no allocation, so every rule can be tested on its
- *		boundaries (pgpool_stats_advise()).
+ * rules.c
+ *		Every pool-sizing rule: a verdict, a pool size and a reason in one
+ *		sentence, for one application and for the server, as pure functions
+ *		of given figures.  No locks, no I/O, no allocation, so every rule can
+ *		be tested on its boundaries (pgpool_stats_advise() and
+ *		pgpool_stats_advise_server()).  The thresholds are named in rules.h.
  *
- * Demand is busy connections (active or idle in a transaction) per client
- * instance, from the sampled distribution.  The rules, first match wins:
+ * An application's demand is busy connections (active or idle in a
+ * transaction) per client instance, from the sampled distribution.  Its
+ * rules, first match wins:
  *
  *	 insufficient_data		fewer than PGPS_MIN_SAMPLES samples
- *	 no_pooling				at least 1 connection/s and a median session
- *							shorter than short_session_ms
- *	 idle_in_transaction	a session idle in a transaction in at least 5% of
- *							samples (the p95 is at least 1), or one seen idle
- *							in a transaction for more than 10 s
- *	 undersized				every connection busy in more than half of the
- *							samples that saw the application connected
- *	 oversized				typical open connections more than twice the
- *							recommended pool and at least 5 more
+ *	 no_pooling				at least PGPS_NO_POOLING_RATE connections/s and a
+ *							median session shorter than short_session
+ *	 idle_in_transaction	a session idle in a transaction in at least
+ *							PGPS_IIT_SHARE of samples, or one seen idle in a
+ *							transaction for more than PGPS_IIT_MAX_S
+ *	 undersized				every connection busy in more than
+ *							PGPS_SATURATED_SHARE of the samples that saw the
+ *							application connected
+ *	 oversized				median open connections more than
+ *							PGPS_OVERSIZED_FACTOR times the recommended pool
+ *							and at least PGPS_OVERSIZED_MIN_IDLE more
  *	 ok
+ *
+ * The server's, first match wins: over_committed when the applications'
+ * recommended pools add up to more than the usable slots (max_connections
+ * less the reserved ones), near_limit when client connections peaked at
+ * PGPS_NEAR_LIMIT_SHARE of them, else ok; a server-side pooler is suggested
+ * when at least PGPS_POOLER_MIN_OPEN connections are open and
+ * PGPS_POOLER_IDLE_SHARE of them typically idle.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,7 +38,28 @@
 
 #include <math.h>
 
-#include "recommend.h"
+#include "rules.h"
+
+/* The SQL names of the verdicts, in the order of pgpsVerdict */
+static const char *const verdict_names[] = {
+	[PGPS_INSUFFICIENT_DATA] = "insufficient_data",
+	[PGPS_NO_POOLING] = "no_pooling",
+	[PGPS_IDLE_IN_TRANSACTION] = "idle_in_transaction",
+	[PGPS_UNDERSIZED] = "undersized",
+	[PGPS_OVERSIZED] = "oversized",
+	[PGPS_OK] = "ok",
+	[PGPS_NEAR_LIMIT] = "near_limit",
+	[PGPS_OVER_COMMITTED] = "over_committed",
+};
+
+StaticAssertDecl(lengthof(verdict_names) == PGPS_OVER_COMMITTED + 1,
+				 "every verdict has a name");
+
+const char *
+pgps_verdict_name(pgpsVerdict verdict)
+{
+	return verdict_names[verdict];
+}
 
 /* ceil() that forgives floating-point noise just above an integer */
 static int
@@ -37,15 +69,15 @@ ceil_int(double value)
 }
 
 int
-pgps_recommended_pool_size(double p99_busy, double headroom)
+pgps_recommended_pool_size(double busy_p99, double headroom)
 {
-	return Max(1, ceil_int(p99_busy * (1.0 + headroom)));
+	return Max(1, ceil_int(busy_p99 * (1.0 + headroom)));
 }
 
 int
-pgps_recommended_min_idle(double p50_busy)
+pgps_recommended_min_idle(double busy_p50)
 {
-	return Max(0, ceil_int(p50_busy));
+	return Max(0, ceil_int(busy_p50));
 }
 
 /* Share as a whole percentage for a sentence */
@@ -53,6 +85,38 @@ static int
 percent(double share)
 {
 	return (int) rint(share * 100.0);
+}
+
+/* The reason of no_pooling */
+static void
+reason_no_pooling(const pgpsDemand *d, int pool, pgpsAdvice *advice)
+{
+	if (d->setup_share >= 0)
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "opens %.1f connections/s, median session %.0f ms, %d%% of backend time is connection setup: use a connection pool (%d connections would do)",
+				 d->connects_per_sec, d->session_p50_ms,
+				 percent(d->setup_share), pool);
+	else
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "opens %.1f connections/s, median session %.0f ms: use a connection pool (%d connections would do)",
+				 d->connects_per_sec, d->session_p50_ms, pool);
+}
+
+/* The reason of oversized */
+static void
+reason_oversized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
+{
+	int			idle_now = (int) rint(Max(d->open_p50 - d->busy_p50, 0));
+	char		busy[64];
+
+	if (d->busy_p99 < 0.5)
+		snprintf(busy, sizeof(busy), "none is busy");
+	else
+		snprintf(busy, sizeof(busy), "at most %.0f %s busy", d->busy_p99,
+				 d->busy_p99 < 1.5 ? "is" : "are");
+	snprintf(advice->reason, sizeof(advice->reason),
+			 "keeps %.0f connections open but %s in 99%% of samples, so about %d sit idle: a pool of %d would do",
+			 d->open_p50, busy, idle_now, pool);
 }
 
 /*
@@ -63,74 +127,120 @@ void
 pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 {
 	int			pool = pgps_recommended_pool_size(d->busy_p99, d->headroom);
-	int			idle_now = (int) rint(Max(d->typical_open - d->busy_p50, 0));
 
 	advice->pool_size = pool;
 	advice->min_idle = pgps_recommended_min_idle(d->busy_p50);
 
 	if (d->samples < PGPS_MIN_SAMPLES)
 	{
-		advice->verdict = "insufficient_data";
+		advice->verdict = PGPS_INSUFFICIENT_DATA;
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "only " INT64_FORMAT " samples so far; verdicts need %d (a minute at the default sample_interval)",
 				 d->samples, PGPS_MIN_SAMPLES);
-		return;
 	}
-
-	if (d->connects_per_sec >= 1.0 && d->session_p50_ms >= 0 &&
-		d->session_p50_ms < d->short_session_ms)
+	else if (d->connects_per_sec >= PGPS_NO_POOLING_RATE &&
+			 d->session_p50_ms >= 0 && d->session_p50_ms < d->short_session_ms)
 	{
-		advice->verdict = "no_pooling";
-		if (d->setup_share >= 0)
-			snprintf(advice->reason, sizeof(advice->reason),
-					 "opens %.1f connections/s, median session %.0f ms, %d%% of backend time is connection setup: use a connection pool (%d connections would do)",
-					 d->connects_per_sec, d->session_p50_ms,
-					 percent(d->setup_share), pool);
-		else
-			snprintf(advice->reason, sizeof(advice->reason),
-					 "opens %.1f connections/s, median session %.0f ms: use a connection pool (%d connections would do)",
-					 d->connects_per_sec, d->session_p50_ms, pool);
-		return;
+		advice->verdict = PGPS_NO_POOLING;
+		reason_no_pooling(d, pool, advice);
 	}
-
-	if (d->iit_share >= PGPS_IIT_SHARE || d->longest_iit_s > PGPS_IIT_LONGEST_S)
+	else if (d->idle_in_transaction_share >= PGPS_IIT_SHARE ||
+			 d->idle_in_transaction_max_s > PGPS_IIT_MAX_S)
 	{
-		advice->verdict = "idle_in_transaction";
+		advice->verdict = PGPS_IDLE_IN_TRANSACTION;
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "a session sat idle in a transaction in %d%% of samples, the longest for %.1f s: transactions are left open, holding locks and a connection; make the application commit or roll back, and bound it with idle_in_transaction_session_timeout",
-				 percent(d->iit_share), d->longest_iit_s);
-		return;
+				 percent(d->idle_in_transaction_share),
+				 d->idle_in_transaction_max_s);
 	}
-
-	if (d->busy_p99 >= 1 && d->saturated_share > PGPS_SATURATED_SHARE)
+	else if (d->busy_p99 >= 1 && d->saturated_share > PGPS_SATURATED_SHARE)
 	{
 		/* busy is capped by the pool: grow it past what it is now */
-		advice->pool_size = pool = Max(pool, ceil_int(d->typical_open) + 1);
-		advice->verdict = "undersized";
+		advice->pool_size = pool = Max(pool, ceil_int(d->open_p50) + 1);
+		advice->verdict = PGPS_UNDERSIZED;
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "all of its %.0f connections were busy in %d%% of samples: clients most likely wait for a connection; try a pool of %d and look again",
-				 d->typical_open, percent(d->saturated_share), pool);
-		return;
+				 d->open_p50, percent(d->saturated_share), pool);
 	}
-
-	if (d->typical_open > 2.0 * pool && d->typical_open >= pool + 5)
+	else if (d->open_p50 > PGPS_OVERSIZED_FACTOR * pool &&
+			 d->open_p50 >= pool + PGPS_OVERSIZED_MIN_IDLE)
 	{
-		char		busy[64];
-
-		advice->verdict = "oversized";
-		if (d->busy_p99 < 0.5)
-			snprintf(busy, sizeof(busy), "none is busy");
-		else
-			snprintf(busy, sizeof(busy), "at most %.0f %s busy", d->busy_p99,
-					 d->busy_p99 < 1.5 ? "is" : "are");
-		snprintf(advice->reason, sizeof(advice->reason),
-				 "keeps %.0f connections open but %s in 99%% of samples, so about %d sit idle: a pool of %d would do",
-				 d->typical_open, busy, idle_now, pool);
-		return;
+		advice->verdict = PGPS_OVERSIZED;
+		reason_oversized(d, pool, advice);
 	}
+	else
+	{
+		advice->verdict = PGPS_OK;
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "at most %.0f of %.0f connections busy in 99%% of samples, %.0f in 95%%: a pool of %d fits",
+				 d->busy_p99, d->open_p50, d->busy_p95, pool);
+	}
+}
 
-	advice->verdict = "ok";
-	snprintf(advice->reason, sizeof(advice->reason),
-			 "at most %.0f of %.0f connections busy in 99%% of samples, %.0f in 95%%: a pool of %d fits",
-			 d->busy_p99, d->typical_open, d->busy_p95, pool);
+/*
+ * Add one application to the server's figures: its open connections, and,
+ * once it has a verdict, its recommended pools and the connections it
+ * typically keeps idle (open beyond its 95th percentile of busy ones).
+ */
+void
+pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
+					const pgpsAdvice *advice, int clients,
+					int64 open_connections)
+{
+	s->client_connections += open_connections;
+	if (advice->verdict == PGPS_INSUFFICIENT_DATA)
+		return;
+	s->recommended_total += (int64) advice->pool_size * clients;
+	s->open_connections += open_connections;
+	s->idle_connections += Max(d->open_p50 - d->busy_p95, 0) * clients;
+}
+
+/*
+ * The verdict on the server, with its reason.  Pure: reads only *s, writes
+ * only *advice.
+ */
+void
+pgps_advise_server(const pgpsServerDemand *s, pgpsServerAdvice *advice)
+{
+	int			reserved = s->reserved_connections;
+	int64		usable = Max(s->max_connections - reserved, 1);
+	int64		peak = Max(s->client_connections_max, s->client_connections);
+	char		pooler[200] = "";
+
+	advice->usable = usable;
+	advice->peak = peak;
+	advice->spare_connections = usable - s->client_connections;
+
+	/* many connections held mostly idle: sharing them is the cure */
+	if (s->open_connections >= PGPS_POOLER_MIN_OPEN &&
+		s->idle_connections >= PGPS_POOLER_IDLE_SHARE * s->open_connections)
+		snprintf(pooler, sizeof(pooler),
+				 "; about %.0f of %lld connections sit idle: a server-side pooler (PgBouncer in transaction mode) would let them share far fewer server connections",
+				 s->idle_connections, (long long) s->open_connections);
+
+	if (s->recommended_total > usable)
+	{
+		advice->verdict = PGPS_OVER_COMMITTED;
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "the applications' recommended pools add up to %lld connections, more than the %lld available (max_connections %d less %d reserved)%s",
+				 (long long) s->recommended_total, (long long) usable,
+				 s->max_connections, reserved,
+				 pooler[0] ? pooler : ": shrink the pools or put a server-side pooler in front");
+	}
+	else if (peak >= PGPS_NEAR_LIMIT_SHARE * usable)
+	{
+		advice->verdict = PGPS_NEAR_LIMIT;
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "client connections peaked at %lld, %d%% of the %lld available (max_connections %d less %d reserved): new connections will soon be refused%s",
+				 (long long) peak, (int) rint(100.0 * peak / usable),
+				 (long long) usable, s->max_connections, reserved, pooler);
+	}
+	else
+	{
+		advice->verdict = PGPS_OK;
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "client connections peaked at %lld of the %lld available; the recommended pools add up to %lld%s",
+				 (long long) peak, (long long) usable,
+				 (long long) s->recommended_total, pooler);
+	}
 }

@@ -1,21 +1,42 @@
 /*-------------------------------------------------------------------------
  *
- * recommend.h
- *		Inputs and outputs of the pool-sizing rules (recommend.c).
+ * rules.h
+ *		Inputs, outputs and thresholds of every pool-sizing rule (rules.c):
+ *		the verdict on each application and on the server.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGPS_RECOMMEND_H
-#define PGPS_RECOMMEND_H
+#ifndef PGPS_RULES_H
+#define PGPS_RULES_H
 
-/* Thresholds of the rules; see recommend.c and the README */
-/* the most backends a server can have (MAX_BACKENDS, 2^18 - 1) */
-#define PGPS_MAX_CONNECTIONS	262143
+/* Thresholds of the rules; the README's "Sizing a pool" says why each */
 #define PGPS_MIN_SAMPLES		600 /* a minute at the default interval */
+#define PGPS_NO_POOLING_RATE	1.0 /* connections/s */
 #define PGPS_IIT_SHARE			0.05	/* the p95 of idle-in-transaction
 										 * sessions is at least 1 */
-#define PGPS_IIT_LONGEST_S		10.0
+#define PGPS_IIT_MAX_S			10.0	/* one idle in a transaction longer */
 #define PGPS_SATURATED_SHARE	0.5 /* "most samples" */
+#define PGPS_OVERSIZED_FACTOR	2.0 /* open more than twice the pool ... */
+#define PGPS_OVERSIZED_MIN_IDLE 5	/* ... and at least this many more */
+#define PGPS_NEAR_LIMIT_SHARE	0.9 /* of the usable connection slots */
+#define PGPS_POOLER_MIN_OPEN	10	/* a server-side pooler is suggested for
+									 * at least this many open connections */
+#define PGPS_POOLER_IDLE_SHARE	0.5 /* ... of which at least this share idle */
+
+/* Every verdict; pgps_verdict_name() gives its SQL name */
+typedef enum pgpsVerdict
+{
+	/* of an application */
+	PGPS_INSUFFICIENT_DATA,
+	PGPS_NO_POOLING,
+	PGPS_IDLE_IN_TRANSACTION,
+	PGPS_UNDERSIZED,
+	PGPS_OVERSIZED,
+	PGPS_OK,
+	/* of the server (PGPS_OK too) */
+	PGPS_NEAR_LIMIT,
+	PGPS_OVER_COMMITTED
+} pgpsVerdict;
 
 /* One application's statistics, per client instance where it matters */
 typedef struct pgpsDemand
@@ -28,27 +49,55 @@ typedef struct pgpsDemand
 	double		busy_p50;		/* busy connections per instance */
 	double		busy_p95;
 	double		busy_p99;
-	double		typical_open;	/* median open connections per instance */
+	double		open_p50;		/* median open connections per instance */
 	double		saturated_share;	/* of the samples that saw the application
 									 * connected, those where every connection
 									 * was busy */
-	double		iit_share;		/* samples with a session idle in a
-								 * transaction */
-	double		longest_iit_s;
+	double		idle_in_transaction_share;	/* samples with a session idle
+											 * in a transaction */
+	double		idle_in_transaction_max_s;
 	double		headroom;		/* margin over demand, 0.2 = 20% */
 	double		short_session_ms;
 } pgpsDemand;
 
 typedef struct pgpsAdvice
 {
-	const char *verdict;
+	pgpsVerdict verdict;
 	int			pool_size;		/* per client instance */
 	int			min_idle;
 	char		reason[400];
 } pgpsAdvice;
 
-extern int	pgps_recommended_pool_size(double p99_busy, double headroom);
-extern int	pgps_recommended_min_idle(double p50_busy);
-extern void pgps_advise(const pgpsDemand *d, pgpsAdvice *advice);
+/* The server's connection slots and what the applications make of them */
+typedef struct pgpsServerDemand
+{
+	int			max_connections;
+	int			reserved_connections;	/* kept from ordinary roles */
+	int64		client_connections; /* open now */
+	int64		client_connections_max; /* the most seen at once */
+	int64		recommended_total;	/* pools x clients, of applications
+									 * with a verdict */
+	int64		open_connections;	/* open, of those applications */
+	double		idle_connections;	/* of those, typically idle */
+} pgpsServerDemand;
 
-#endif							/* PGPS_RECOMMEND_H */
+typedef struct pgpsServerAdvice
+{
+	pgpsVerdict verdict;
+	int64		usable;			/* max_connections less the reserved */
+	int64		peak;			/* client connections at their most */
+	int64		spare_connections;	/* usable less open now */
+	char		reason[600];
+} pgpsServerAdvice;
+
+extern const char *pgps_verdict_name(pgpsVerdict verdict);
+extern int	pgps_recommended_pool_size(double busy_p99, double headroom);
+extern int	pgps_recommended_min_idle(double busy_p50);
+extern void pgps_advise(const pgpsDemand *d, pgpsAdvice *advice);
+extern void pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
+								const pgpsAdvice *advice, int clients,
+								int64 open_connections);
+extern void pgps_advise_server(const pgpsServerDemand *s,
+							   pgpsServerAdvice *advice);
+
+#endif							/* PGPS_RULES_H */

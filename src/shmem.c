@@ -1,26 +1,29 @@
 /*-------------------------------------------------------------------------
  *
  * shmem.c
- *		Shared memory of pgpool_stats: its request and start-up, the key hash,
- *		eviction, and reset.
+ *		Shared memory of pgpool_stats: its request and start-up, the global
+ *		statistics, and the key store (the hash of entries, eviction, reset,
+ *		snapshots, and the session slots the sampler reads).
  *
- * Note about locking:
+ * Note about locking (the whole order is in src/README):
  *
  * - Three LWLocks of the "pgpool_stats" tranche, always taken in this order:
  *	 sample_lock (exclusive: whoever takes a sample; shared: a reader that
- *	 needs the statistics and the sample count to agree), lock, history_lock.
- * - pgps_state->lock protects the layout of the hash: look-ups hold it
+ *	 needs the statistics and the sample count to agree), lock (the store),
+ *	 history_lock (history.c's).
+ * - The store lock protects the layout of the hash: look-ups hold it
  *	 shared, insertion, eviction and reset hold it exclusive.  An entry
  *	 with open connections is never removed, so a slot's entry pointer stays
  *	 valid while the session lives; the sampler reads slots holding the lock
  *	 shared, so no entry it finds there can go while it works.
- * - Each entry's spinlock protects its counters.  A writer holds the LWLock
- *	 (either mode) and then the spinlock; a reader copies the counters out
- *	 under the spinlock and builds tuples after releasing every lock.
+ * - Each entry's spinlock protects its statistics.  A writer holds the
+ *	 LWLock (either mode) and then the spinlock; a reader copies what it
+ *	 needs out under the spinlock and builds tuples after releasing every
+ *	 lock.
  * - While the LWLock is held exclusive no one can be updating any entry, so
- *	 eviction and reset read and write counters without the spinlocks.
- * - pgps_state->mutex protects the global counters of the shared state.
- * - history_lock protects the history ring (history.c).
+ *	 eviction and reset read and write statistics without the spinlocks.
+ * - The shared state's mutex protects its global statistics and the
+ *	 worker's figures.
  * - Nothing in this file throws while holding a lock, and nothing here is
  *	 slow but the eviction scan, which runs only when the table is full and
  *	 then frees a twentieth of it.
@@ -32,15 +35,55 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
-#include "utils/backend_status.h"
 #include "storage/shmem.h"
+#include "utils/backend_status.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "pgpool_stats.h"
+#include "store.h"
 
-pgpsSharedState *pgps_state = NULL;
+/*
+ * A client session, found by the sampler: one slot per backend, indexed by
+ * the backend's number, set when the session is established and cleared
+ * when it ends.  pid is written last and cleared first.
+ */
+typedef struct pgpsSlot
+{
+	volatile int pid;			/* 0: no session */
+	pgpsEntry  *entry;			/* its key's entry; kept while it is open */
+	struct PGPROC *proc;		/* for the wait event */
+	struct PgBackendStatus *status; /* for the state */
+} pgpsSlot;
+
+/*
+ * The shared state, split by what protects each part.  The ring of the
+ * history is history.c's, in the region after the slots.
+ */
+typedef struct pgpsSharedState
+{
+	/* set at creation, read-only after */
+	LWLock	   *lock;			/* the store's layout */
+	LWLock	   *sample_lock;	/* held by whoever takes a sample */
+	pgpsSlot   *slots;			/* pgps_num_slots() of them */
+
+	slock_t		mutex;			/* protects the following fields only: */
+	pgpsGlobalStats stats;
+	int			worker_pid;		/* 0: not running */
+	int			worker_interval_ms; /* sample_interval the worker uses */
+
+	/*
+	 * The tail of the region the hash's memory is carved from: written in
+	 * the postmaster at creation and, if ever, under the store lock held
+	 * exclusive.
+	 */
+	Size		carve_start;	/* bytes from the start of this struct */
+	Size		carve_size;		/* bytes */
+	Size		carve_used;		/* bytes */
+} pgpsSharedState;
+
+static pgpsSharedState *pgps_state = NULL;
 static HTAB *pgps_hash = NULL;
 
 /*
@@ -64,15 +107,14 @@ static void *carve_alloc(Size size);
 /*
  * All of pgpool_stats' shared memory is one named region ("pgpool_stats" in
  * pg_shmem_allocations): the shared state, the session slots, the history
- * ring's buckets and rows, the hash table's header and directory, then the
- * space its segments and entries are carved from.  One region makes the
- * figure in pgpool_stats_info checkable.
+ * ring, the hash table's header and directory, then the space its segments
+ * and entries are carved from.  One region makes the figure in
+ * pgpool_stats_info checkable, and pgpool_stats_memory shows its parts.
  */
 typedef struct pgpsLayout
 {
 	Size		slots;			/* offsets from the start of the region */
-	Size		buckets;
-	Size		rows;
+	Size		history;
 	Size		hash_header;
 	Size		carve;
 	Size		total;			/* size of the region */
@@ -96,10 +138,8 @@ compute_layout(pgpsLayout *layout, HASHCTL *info, int *flags)
 
 	layout->slots = off;
 	off = add_size(off, MAXALIGN(mul_size(pgps_num_slots(), sizeof(pgpsSlot))));
-	layout->buckets = off;
-	off = add_size(off, MAXALIGN(mul_size(pgps_history_size, sizeof(pgpsHistBucket))));
-	layout->rows = off;
-	off = add_size(off, MAXALIGN(mul_size(pgps_history_rows, sizeof(pgpsHistRow))));
+	layout->history = off;
+	off = add_size(off, MAXALIGN(pgps_history_shmem_size()));
 	layout->hash_header = off;
 	off = add_size(off, hash_header_size(info, flags));
 	layout->carve = off;
@@ -118,6 +158,46 @@ pgps_shmem_size(void)
 
 	compute_layout(&layout, &info, &flags);
 	return layout.total;
+}
+
+/*
+ * The region's parts at the current settings, for pgpool_stats_memory: what
+ * each holds, how many items of what size, and its bytes with alignment.
+ */
+void
+pgps_memory_parts(pgpsMemoryPart *parts)
+{
+	pgpsLayout	layout;
+	HASHCTL		info;
+	int			flags;
+	int			i = 0;
+
+	compute_layout(&layout, &info, &flags);
+	parts[i++] = (pgpsMemoryPart) {
+		"shared state", 1, sizeof(pgpsSharedState), layout.slots
+	};
+	parts[i++] = (pgpsMemoryPart) {
+		"session slots", pgps_num_slots(), sizeof(pgpsSlot),
+		layout.history - layout.slots
+	};
+	parts[i++] = (pgpsMemoryPart) {
+		"history buckets", pgps_history_size, sizeof(pgpsHistBucket),
+		(int64) pgps_history_size * sizeof(pgpsHistBucket)
+	};
+	parts[i++] = (pgpsMemoryPart) {
+		"history rows", pgps_history_rows, sizeof(pgpsHistRow),
+		layout.hash_header - layout.history -
+		(int64) pgps_history_size * sizeof(pgpsHistBucket)
+	};
+	parts[i++] = (pgpsMemoryPart) {
+		"hash header", 1, layout.carve - layout.hash_header,
+		layout.carve - layout.hash_header
+	};
+	parts[i++] = (pgpsMemoryPart) {
+		"keys", pgps_max_entries, sizeof(pgpsEntry),
+		layout.total - layout.carve
+	};
+	Assert(i == PGPS_MEMORY_PARTS);
 }
 
 /* Client backends that can exist at once: the size of the slot array */
@@ -146,7 +226,7 @@ carve_alloc(Size size)
 	return result;
 }
 
-/* Ask for the shared memory and the lock; called at preload time only */
+/* Ask for the shared memory and the locks; called at preload time only */
 void
 pgps_shmem_request(void)
 {
@@ -155,8 +235,9 @@ pgps_shmem_request(void)
 }
 
 /*
- * Create or attach to the shared state and hash.  Runs in the postmaster at
- * start and after every crash reinitialisation, which starts empty.
+ * Create or attach to the shared state, the history and the hash.  Runs in
+ * the postmaster at start and after every crash reinitialisation, which
+ * starts empty.
  */
 void
 pgps_shmem_startup(void)
@@ -166,13 +247,14 @@ pgps_shmem_startup(void)
 	int			flags;
 	pgpsLayout	layout;
 	char	   *base;
+	LWLockPadded *locks;
 
 	pgps_state = NULL;
 	pgps_hash = NULL;
 
 	/*
 	 * Once per process: the postmaster's copy is inherited by every backend
-	 * (under EXEC_BACKEND each process runs this and makes its own).
+	 * (under EXEC_BACKEND each process runs this and allocates its own).
 	 */
 	if (evict_heap == NULL)
 	{
@@ -186,25 +268,22 @@ pgps_shmem_startup(void)
 	compute_layout(&layout, &info, &flags);
 	pgps_state = ShmemInitStruct("pgpool_stats", layout.total, &found);
 	base = (char *) pgps_state;
+	locks = GetNamedLWLockTranche("pgpool_stats");
 	if (!found)
 	{
-		LWLockPadded *locks = GetNamedLWLockTranche("pgpool_stats");
-
-		memset(pgps_state, 0, layout.carve);
+		memset(pgps_state, 0, layout.history);
 		pgps_state->lock = &locks[0].lock;
 		pgps_state->sample_lock = &locks[1].lock;
-		pgps_state->history_lock = &locks[2].lock;
 		pgps_state->slots = (pgpsSlot *) (base + layout.slots);
-		pgps_state->buckets = (pgpsHistBucket *) (base + layout.buckets);
-		pgps_state->rows = (pgpsHistRow *) (base + layout.rows);
 		SpinLockInit(&pgps_state->mutex);
-		pgps_state->stats_reset = GetCurrentTimestamp();
+		pgps_state->stats.stats_reset = GetCurrentTimestamp();
 		pgps_state->carve_start = layout.carve;
 		pgps_state->carve_size = layout.total - layout.carve;
 		pgps_state->carve_used = 0;
 	}
 	else
 		flags |= HASH_ATTACH;
+	pgps_history_shmem_init(base + layout.history, found, &locks[2].lock);
 
 	info.hctl = (HASHHDR *) (base + layout.hash_header);
 	pgps_hash = hash_create("pgpool_stats hash", pgps_max_entries, &info, flags);
@@ -215,6 +294,13 @@ pgps_shmem_startup(void)
 		pgps_persist_startup();
 }
 
+/* Whether the library was preloaded and its shared memory is attached */
+bool
+pgps_loaded(void)
+{
+	return pgps_state != NULL && pgps_hash != NULL;
+}
+
 /*
  * Raise a clear error when the library was not preloaded: every SQL entry
  * point calls this first.
@@ -222,40 +308,158 @@ pgps_shmem_startup(void)
 void
 pgps_check_loaded(void)
 {
-	if (pgps_state == NULL || pgps_hash == NULL)
+	if (!pgps_loaded())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pgpool_stats must be loaded via shared_preload_libraries"),
 				 errhint("Add pgpool_stats to the shared_preload_libraries setting and restart the server.")));
 }
 
+/* The global statistics, copied whole under the mutex */
+pgpsGlobalStats
+pgps_stats_copy(void)
+{
+	pgpsGlobalStats copy;
+
+	SpinLockAcquire(&pgps_state->mutex);
+	copy = pgps_state->stats;
+	SpinLockRelease(&pgps_state->mutex);
+	return copy;
+}
+
+/* Put back global statistics read from the file (postmaster, at start) */
+void
+pgps_stats_restore(const pgpsGlobalStats *stats)
+{
+	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->stats = *stats;
+	SpinLockRelease(&pgps_state->mutex);
+}
+
+/* Count an event that found no entry to go into; never throws */
+void
+pgps_count_dropped(void)
+{
+	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->stats.dropped++;
+	SpinLockRelease(&pgps_state->mutex);
+}
+
+/* Number the next sample; the caller holds the sample lock */
+int64
+pgps_sample_begin(void)
+{
+	int64		sample_no;
+
+	SpinLockAcquire(&pgps_state->mutex);
+	sample_no = ++pgps_state->stats.samples_taken;
+	SpinLockRelease(&pgps_state->mutex);
+	return sample_no;
+}
+
+/* Record a sample's time, duration and the sessions it saw */
+void
+pgps_sample_end(TimestampTz now, double us, int sessions)
+{
+	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->stats.peak_sessions = Max(pgps_state->stats.peak_sessions,
+										  sessions);
+	pgps_state->stats.last_sample = now;
+	pgps_state->stats.total_sample_us += us;
+	pgps_state->stats.max_sample_us = Max(pgps_state->stats.max_sample_us, us);
+	SpinLockRelease(&pgps_state->mutex);
+}
+
+/* The worker's pid (0: stopped) and interval, for readers */
+void
+pgps_worker_publish(int pid, int interval_ms)
+{
+	SpinLockAcquire(&pgps_state->mutex);
+	pgps_state->worker_pid = pid;
+	pgps_state->worker_interval_ms = interval_ms;
+	SpinLockRelease(&pgps_state->mutex);
+}
+
+/* The interval the worker samples at; *pid gets its pid, 0 if stopped */
+int
+pgps_worker_interval(int *pid)
+{
+	int			interval;
+
+	SpinLockAcquire(&pgps_state->mutex);
+	*pid = pgps_state->worker_pid;
+	interval = pgps_state->worker_interval_ms;
+	SpinLockRelease(&pgps_state->mutex);
+	return interval;
+}
+
+/* The sample lock, for the sampler (exclusive) */
+void
+pgps_sample_lock(LWLockMode mode)
+{
+	LWLockAcquire(pgps_state->sample_lock, mode);
+}
+
+void
+pgps_sample_unlock(void)
+{
+	LWLockRelease(pgps_state->sample_lock);
+}
+
+/* The store lock, for a walk of the entries or the slots */
+void
+pgps_store_lock(LWLockMode mode)
+{
+	LWLockAcquire(pgps_state->lock, mode);
+}
+
+void
+pgps_store_unlock(void)
+{
+	LWLockRelease(pgps_state->lock);
+}
+
+/* The statistics of a new entry, whose key is in place */
+static void
+init_entry(pgpsEntry *entry, TimestampTz now, int64 samples_taken)
+{
+	memset((char *) entry + sizeof(pgpsKey), 0,
+		   sizeof(pgpsEntry) - sizeof(pgpsKey));
+	SpinLockInit(&entry->mutex);
+	entry->last_seen = now;
+	entry->churn.first_seen = now;
+	entry->activity.window_start_no = samples_taken;
+}
+
 /*
  * Find the entry of a key, creating it if the mode allows: PGPS_FIND never
  * creates, PGPS_CREATE_IF_ROOM creates only while the table has room, and
- * PGPS_CREATE evicts idle keys to make room.  On success the entry is
- * returned with pgps_state->lock held (shared for a found entry, exclusive
- * for a new one): update it under its spinlock, then release the lock with
- * LWLockRelease(pgps_state->lock).  Returns NULL with no lock held when the
- * key has no entry and none could be made.
+ * PGPS_CREATE evicts idle keys to make room; a new entry is first seen at
+ * now, the time of the event that makes it.  On success the entry is
+ * returned with the store lock held (shared for a found entry, exclusive
+ * for a new one) and its spinlock held: update its statistics, then
+ * pgps_entry_release() it.  Returns NULL with no lock held when the key has
+ * no entry and none could be made.
  *
  * Called from the connection path: never throws, never waits on anything
  * but the LWLock.
  */
 pgpsEntry *
-pgps_entry_get(const pgpsKey *key, pgpsCreateMode mode)
+pgps_entry_acquire(const pgpsKey *key, pgpsCreateMode mode, TimestampTz now)
 {
 	pgpsEntry  *entry;
 	bool		found;
 
 	LWLockAcquire(pgps_state->lock, LW_SHARED);
 	entry = (pgpsEntry *) hash_search(pgps_hash, key, HASH_FIND, NULL);
-	if (entry != NULL || mode == PGPS_FIND)
+	if (entry != NULL)
 	{
-		if (entry == NULL)
-			LWLockRelease(pgps_state->lock);
+		SpinLockAcquire(&entry->mutex);
 		return entry;
 	}
 	LWLockRelease(pgps_state->lock);
+	if (mode == PGPS_FIND)
+		return NULL;
 
 	LWLockAcquire(pgps_state->lock, LW_EXCLUSIVE);
 
@@ -273,20 +477,52 @@ pgps_entry_get(const pgpsKey *key, pgpsCreateMode mode)
 		LWLockRelease(pgps_state->lock);
 		return NULL;
 	}
-
 	if (!found)
 	{
-		/* the key is already in place; the rest starts from zero */
-		memset((char *) entry + sizeof(pgpsKey), 0,
-			   sizeof(pgpsEntry) - sizeof(pgpsKey));
-		SpinLockInit(&entry->mutex);
-		entry->last_seen = GetCurrentTimestamp();
-		entry->churn.first_seen = entry->last_seen;
+		int64		samples;
+
 		SpinLockAcquire(&pgps_state->mutex);
-		entry->activity.window_start_no = pgps_state->samples_taken;
+		samples = pgps_state->stats.samples_taken;
 		SpinLockRelease(&pgps_state->mutex);
+		init_entry(entry, now, samples);
 	}
+	SpinLockAcquire(&entry->mutex);
 	return entry;
+}
+
+/* Release an entry got from pgps_entry_acquire(): its spinlock, the lock */
+void
+pgps_entry_release(pgpsEntry *entry)
+{
+	SpinLockRelease(&entry->mutex);
+	LWLockRelease(pgps_state->lock);
+}
+
+/*
+ * Put an entry read from the statistics file into the store, unless its key
+ * is there already or the table is full.  Called in the postmaster at
+ * start, before any backend exists: no lock is needed.
+ */
+bool
+pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
+				   const pgpsChurn *churn, const pgpsActivity *activity,
+				   const pgpsBucketPart *bucket)
+{
+	pgpsEntry  *entry;
+	bool		found;
+
+	if (hash_get_num_entries(pgps_hash) >= pgps_max_entries)
+		return false;
+	entry = hash_search(pgps_hash, key, HASH_ENTER_NULL, &found);
+	if (entry == NULL || found)
+		return false;
+	init_entry(entry, last_seen, 0);
+	entry->churn = *churn;
+	entry->activity = *activity;
+	entry->bucket = *bucket;
+	/* no session survives a restart */
+	entry->churn.open_connections = 0;
+	return true;
 }
 
 /* Sift heap[i] down a max-heap of n entries ordered by last_seen */
@@ -363,18 +599,9 @@ evict_some(void)
 	if (n > 0)
 	{
 		SpinLockAcquire(&pgps_state->mutex);
-		pgps_state->evicted += n;
+		pgps_state->stats.evicted += n;
 		SpinLockRelease(&pgps_state->mutex);
 	}
-}
-
-/* Count an event that found no entry to go into; never throws */
-void
-pgps_count_dropped(void)
-{
-	SpinLockAcquire(&pgps_state->mutex);
-	pgps_state->dropped++;
-	SpinLockRelease(&pgps_state->mutex);
 }
 
 /*
@@ -392,7 +619,7 @@ pgps_reset_all(void)
 
 	LWLockAcquire(pgps_state->lock, LW_EXCLUSIVE);
 	SpinLockAcquire(&pgps_state->mutex);
-	samples = pgps_state->samples_taken;
+	samples = pgps_state->stats.samples_taken;
 	SpinLockRelease(&pgps_state->mutex);
 
 	hash_seq_init(&status, pgps_hash);
@@ -405,91 +632,82 @@ pgps_reset_all(void)
 			hash_search(pgps_hash, &entry->key, HASH_REMOVE, NULL);
 			continue;
 		}
-		memset(&entry->churn, 0, sizeof(entry->churn));
-		memset(&entry->activity, 0, sizeof(entry->activity));
+		init_entry(entry, now, samples);
 		entry->churn.open_connections = open;
-		entry->churn.first_seen = now;
-		entry->last_seen = now;
-		entry->activity.window_start_no = samples;
 	}
 
-	LWLockAcquire(pgps_state->history_lock, LW_EXCLUSIVE);
-	pgps_state->bucket_tail = pgps_state->bucket_head;
-	pgps_state->row_tail = pgps_state->row_head;
-	pgps_state->rows_lost = 0;
-	LWLockRelease(pgps_state->history_lock);
+	pgps_history_reset();
 
 	SpinLockAcquire(&pgps_state->mutex);
-	pgps_state->evicted = 0;
-	pgps_state->dropped = 0;
-	pgps_state->peak_sessions = 0;
-	pgps_state->stats_reset = now;
+	pgps_state->stats.evicted = 0;
+	pgps_state->stats.dropped = 0;
+	pgps_state->stats.peak_sessions = 0;
+	pgps_state->stats.stats_reset = now;
 	SpinLockRelease(&pgps_state->mutex);
 
 	LWLockRelease(pgps_state->lock);
 }
 
 /*
- * Copy every entry out, each under its spinlock, into an array allocated in
+ * Copy what a reader needs of every entry: copy() is called on each, under
+ * its spinlock, to fill an element of size bytes of an array allocated in
  * the current memory context; *count gets its length.  Readers build their
- * tuples from the copy, after every lock is released.  With st, the copy is
- * taken under the sample lock, so that no sample falls between it and the
- * shared state copied into *st: the statistics and the sample count agree.
+ * tuples from the copy, after every lock is released.  With
+ * PGPS_SNAP_CONSISTENT the copy is taken under the sample lock, and *stats
+ * gets the global statistics of the same moment: no sample falls between
+ * them, so the statistics and the sample count agree.  Otherwise *stats (if
+ * given) is copied after.
  */
-pgpsEntry *
-pgps_entry_snapshot(long *count, pgpsSharedState *st)
+void *
+pgps_entry_snapshot(Size size, pgpsCopyFn copy, int flags, long *count,
+					pgpsGlobalStats *stats)
 {
+	bool		consistent = (flags & PGPS_SNAP_CONSISTENT) != 0;
 	HASH_SEQ_STATUS status;
 	pgpsEntry  *entry;
-	pgpsEntry  *copy;
+	char	   *result;
 	long		room;
 	long		n = 0;
 
+	Assert(!consistent || stats != NULL);
+
 	/*
-	 * Allocate before taking the locks (a million keys is over a gigabyte),
-	 * and again in the rare case that keys were added meanwhile.
+	 * Allocate before taking the locks (a million keys can be over a
+	 * gigabyte), and again in the rare case that keys were added meanwhile.
 	 */
 	room = pgps_entry_count();
 	for (;;)
 	{
-		copy = MemoryContextAllocHuge(CurrentMemoryContext,
-									  Max(room, 1) * sizeof(pgpsEntry));
-		if (st)
+		result = MemoryContextAllocHuge(CurrentMemoryContext,
+										mul_size(Max(room, 1), size));
+		if (consistent)
 			LWLockAcquire(pgps_state->sample_lock, LW_SHARED);
 		LWLockAcquire(pgps_state->lock, LW_SHARED);
 		if (hash_get_num_entries(pgps_hash) <= room)
 			break;
 		room = hash_get_num_entries(pgps_hash);
 		LWLockRelease(pgps_state->lock);
-		if (st)
+		if (consistent)
 			LWLockRelease(pgps_state->sample_lock);
-		pfree(copy);
+		pfree(result);
 	}
 
 	hash_seq_init(&status, pgps_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
 		SpinLockAcquire(&entry->mutex);
-		memcpy(&copy[n], entry, sizeof(pgpsEntry));
+		copy(result + n * size, entry);
 		SpinLockRelease(&entry->mutex);
 		n++;
 	}
 	LWLockRelease(pgps_state->lock);
-	if (st)
-	{
-		*st = pgps_state_copy();
+	if (stats)
+		*stats = pgps_stats_copy();
+	if (consistent)
 		LWLockRelease(pgps_state->sample_lock);
-	}
 
 	*count = n;
-	return copy;
-}
-
-/* The hash itself, for a walk under the main lock (history.c) */
-HTAB *
-pgps_entry_hash(void)
-{
-	return pgps_hash;
+	return result;
 }
 
 /* Number of keys in use */
@@ -505,8 +723,49 @@ pgps_entry_count(void)
 }
 
 /*
+ * Visit every entry; the caller holds the store lock (either mode), or is
+ * the postmaster writing the file after every other process is gone.
+ */
+void
+pgps_entry_foreach(pgpsEntryFn fn, void *arg)
+{
+	HASH_SEQ_STATUS status;
+	pgpsEntry  *entry;
+
+	hash_seq_init(&status, pgps_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		fn(entry, arg);
+}
+
+/*
+ * Visit every open session's slot; the caller holds the store lock, so no
+ * entry found there can go.  A slot being set or cleared meanwhile is seen
+ * with its pid or not at all.
+ */
+void
+pgps_slot_foreach(pgpsSlotFn fn, void *arg)
+{
+	int			nslots = pgps_num_slots();
+
+	for (int i = 0; i < nslots; i++)
+	{
+		pgpsSlot   *slot = &pgps_state->slots[i];
+		int			pid = slot->pid;
+		pgpsEntry  *entry;
+
+		if (pid == 0)
+			continue;
+		pg_read_barrier();
+		entry = slot->entry;
+		if (entry != NULL)
+			fn(entry, pid, slot->status, slot->proc, arg);
+	}
+}
+
+/*
  * Publish this backend's session in its slot, so the sampler finds it.
- * Called with the main lock held, when the session is counted as open.
+ * Called holding the entry got from pgps_entry_acquire(), when the session
+ * is counted as open.
  */
 void
 pgps_slot_set(pgpsEntry *entry)

@@ -3,9 +3,11 @@
  * views.c
  *		SQL-callable functions behind the pgpool_stats views.
  *
- * Each copies the shared statistics out first (shmem.c), then builds its
- * tuples with no lock held.  Entry points carry the API version of the
- * install script that declares them.
+ * Each copies out what it shows of the shared statistics first (shmem.c),
+ * then builds its tuples with no lock held; figures derived from counters
+ * come from figures.c.  Entry points carry the API version of the install
+ * script that declares them, and each checks the column count its SQL
+ * declares, so that a script and a library that disagree fail clearly.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,18 +30,28 @@
 #include "utils/tuplestore.h"
 
 #include "pgpool_stats.h"
+#include "store.h"
 
 PG_FUNCTION_INFO_V1(pgpool_stats_connections_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_connections_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_activity_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_activity_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_history_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_history_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_info_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_info_1_1);
+PG_FUNCTION_INFO_V1(pgpool_stats_memory_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_reset_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_reset_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_sample_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_sample_1_1);
 
+/* Columns of each function, the same in 1.0 and 1.1 */
 #define CONNECTIONS_COLS	19
 #define ACTIVITY_COLS		19
 #define HISTORY_COLS		14
 #define INFO_COLS			14
+#define MEMORY_COLS			4
 
 /* History buckets the activity view's sparkline spans */
 #define TREND_BUCKETS		20
@@ -98,15 +110,20 @@ pgps_sees_row(bool see_all, Oid userid)
 	return see_all || has_privs_of_role(GetUserId(), userid);
 }
 
-/* A percentile of a key's session lifetimes in ms, -1 if none ended */
-static double
-lifetime_ms(const pgpsChurn *c, double fraction)
+/*
+ * Raise a clear error when the SQL declaring a function has another number
+ * of columns than the library fills: an install script and a library of
+ * different versions.
+ */
+void
+pgps_check_columns(TupleDesc tupdesc, int expected)
 {
-	double		us = pgps_hist_percentile32(c->session_hist, PGPS_HIST_SUB_BITS,
-										  PGPS_HIST_MAX_MSB, 0, fraction,
-										  c->session_max_us);
-
-	return us < 0 ? -1 : us / 1000.0;
+	if (tupdesc->natts != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("pgpool_stats: the SQL function declares %d result columns, but the library fills %d",
+						tupdesc->natts, expected),
+				 errhint("Update the extension with ALTER EXTENSION pgpool_stats UPDATE.")));
 }
 
 /* The key columns every view starts with: dbid, userid, name, address */
@@ -128,52 +145,56 @@ pgps_key_columns(const pgpsKey *key, bool full, Datum *values, bool *nulls)
 	return 4;
 }
 
-/* The global counters of the shared state, copied under its mutex */
-pgpsSharedState
-pgps_state_copy(void)
+/* What pgpool_stats_connections shows of a key: its copy from the store */
+typedef struct ChurnCopy
 {
-	pgpsSharedState copy;
+	pgpsKey		key;
+	pgpsChurn	churn;
+} ChurnCopy;
 
-	SpinLockAcquire(&pgps_state->mutex);
-	memcpy(&copy, pgps_state, sizeof(copy));
-	SpinLockRelease(&pgps_state->mutex);
-	return copy;
+static void
+copy_churn(void *dst, const pgpsEntry *entry)
+{
+	ChurnCopy  *c = (ChurnCopy *) dst;
+
+	c->key = entry->key;
+	c->churn = entry->churn;
 }
 
 /* One row of pgpool_stats_connections */
 static void
-connections_row(const pgpsEntry *entry, bool full, TimestampTz now,
+connections_row(const ChurnCopy *copy, bool full, TimestampTz now,
 				TimestampTz stats_reset, Datum *values, bool *nulls)
 {
-	const pgpsChurn *c = &entry->churn;
-	double		window_s;
-	int			i = pgps_key_columns(&entry->key, full, values, nulls);
+	const pgpsChurn *c = &copy->churn;
+	int			i = pgps_key_columns(&copy->key, full, values, nulls);
 
 	values[i++] = Int64GetDatum(c->connections);
 	values[i++] = Int64GetDatum(c->disconnections);
 	values[i++] = Int64GetDatum(c->auth_failures);
 	values[i++] = Int64GetDatum(c->login_failures);
 	values[i++] = Int32GetDatum(c->open_connections);
-
-	/* the rate over the time since the key was first seen, at least 1 s */
-	window_s = Max((double) (now - c->first_seen) / USECS_PER_SEC, 1.0);
-	values[i++] = Float8GetDatum(c->connections / window_s);
-
+	values[i++] = Float8GetDatum(c->connections /
+								 pgps_window_seconds(c->first_seen, now));
+	values[i] = pgps_float8_or_null(pgps_ms(pgps_mean(c->session_total_us,
+													  c->disconnections)),
+									&nulls[i]);
+	i++;
+	values[i] = pgps_float8_or_null(pgps_lifetime32_ms(c->session_hist,
+													   c->session_max_us, 0.50),
+									&nulls[i]);
+	i++;
+	values[i] = pgps_float8_or_null(pgps_lifetime32_ms(c->session_hist,
+													   c->session_max_us, 0.95),
+									&nulls[i]);
+	i++;
 	values[i] = pgps_float8_or_null(c->disconnections > 0 ?
-							   (double) c->session_total_us / c->disconnections / 1000.0 : -1,
-							   &nulls[i]);
-	i++;
-	values[i] = pgps_float8_or_null(lifetime_ms(c, 0.50), &nulls[i]);
-	i++;
-	values[i] = pgps_float8_or_null(lifetime_ms(c, 0.95), &nulls[i]);
-	i++;
-	values[i] = pgps_float8_or_null(c->disconnections > 0 ?
-							   c->session_max_us / 1000.0 : -1, &nulls[i]);
+									pgps_ms(c->session_max_us) : -1, &nulls[i]);
 	i++;
 	values[i++] = Int64GetDatum(c->short_sessions);
-	values[i] = pgps_float8_or_null(c->connections > 0 ?
-							   (double) c->setup_total_us / c->connections / 1000.0 : -1,
-							   &nulls[i]);
+	values[i] = pgps_float8_or_null(pgps_ms(pgps_mean(c->setup_total_us,
+													  c->connections)),
+									&nulls[i]);
 	i++;
 	values[i] = timestamp_or_null(c->first_seen, &nulls[i]);
 	i++;
@@ -185,35 +206,48 @@ connections_row(const pgpsEntry *entry, bool full, TimestampTz now,
 }
 
 /* Connection churn, one row per key */
-Datum
-pgpool_stats_connections_1_0(PG_FUNCTION_ARGS)
+static void
+connections(FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	pgpsEntry  *entries;
+	ChurnCopy  *copies;
+	pgpsGlobalStats stats;
 	long		count;
 	long		n;
 	bool		see_all;
 	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz stats_reset;
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
+	pgps_check_columns(rsinfo->setDesc, CONNECTIONS_COLS);
 	see_all = pgps_sees_all_rows();
 
-	entries = pgps_entry_snapshot(&count, NULL);
-	stats_reset = pgps_state_copy().stats_reset;
-
+	copies = pgps_entry_snapshot(sizeof(ChurnCopy), copy_churn, 0, &count,
+								 &stats);
 	for (n = 0; n < count; n++)
 	{
 		Datum		values[CONNECTIONS_COLS];
 		bool		nulls[CONNECTIONS_COLS];
 
 		memset(nulls, 0, sizeof(nulls));
-		connections_row(&entries[n], pgps_sees_row(see_all, entries[n].key.userid),
-						now, stats_reset, values, nulls);
+		connections_row(&copies[n], pgps_sees_row(see_all, copies[n].key.userid),
+						now, stats.stats_reset, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	pfree(entries);
+	pfree(copies);
+}
+
+Datum
+pgpool_stats_connections_1_0(PG_FUNCTION_ARGS)
+{
+	connections(fcinfo);
+	return (Datum) 0;
+}
+
+Datum
+pgpool_stats_connections_1_1(PG_FUNCTION_ARGS)
+{
+	connections(fcinfo);
 	return (Datum) 0;
 }
 
@@ -293,21 +327,54 @@ trend_table(int *nbuckets)
 	return table;
 }
 
+/* What pgpool_stats_activity shows of a key: its copy from the store */
+typedef struct ActivityCopy
+{
+	pgpsKey		key;
+	int64		window_start_no;
+	int64		last_sample_no;
+	pgpsCounts	latest;
+	int64		nonzero_samples;
+	int32		peak_total;
+	int32		peak_active;
+	int64		sum_active;
+	int64		longest_iit_us;
+	uint32		hist_active[PGPS_COUNT_BUCKETS];
+} ActivityCopy;
+
+static void
+copy_activity(void *dst, const pgpsEntry *entry)
+{
+	ActivityCopy *c = (ActivityCopy *) dst;
+	const pgpsActivity *a = &entry->activity;
+
+	c->key = entry->key;
+	c->window_start_no = a->window_start_no;
+	c->last_sample_no = a->last_sample_no;
+	c->latest = a->latest;
+	c->nonzero_samples = a->nonzero_samples;
+	c->peak_total = a->peak_total;
+	c->peak_active = a->peak_active;
+	c->sum_active = a->sum_active;
+	c->longest_iit_us = a->longest_iit_us;
+	memcpy(c->hist_active, a->hist_active, sizeof(c->hist_active));
+}
+
 /* One row of pgpool_stats_activity */
 static void
-activity_row(const pgpsEntry *entry, bool full, const pgpsSharedState *st,
+activity_row(const ActivityCopy *a, bool full, const pgpsGlobalStats *stats,
 			 HTAB *trend, int ntrend, Datum *values, bool *nulls)
 {
-	const pgpsActivity *a = &entry->activity;
-	int64		samples = Max(st->samples_taken - a->window_start_no, 0);
-	int64		zeros = Max(samples - a->nonzero_samples, 0);
+	pgpsActivity window = {.window_start_no = a->window_start_no};
+	int64		samples = pgps_window_samples(&window, stats->samples_taken);
+	int64		zeros = pgps_zero_samples(samples, a->nonzero_samples);
 	pgpsCounts	latest;
 	TrendEntry *t;
 	int32		none[TREND_BUCKETS] = {0};
-	int			i = pgps_key_columns(&entry->key, full, values, nulls);
+	int			i = pgps_key_columns(&a->key, full, values, nulls);
 
 	memset(&latest, 0, sizeof(latest));
-	if (a->last_sample_no == st->samples_taken && samples > 0)
+	if (a->last_sample_no == stats->samples_taken && samples > 0)
 		latest = a->latest;
 	values[i++] = Int32GetDatum(latest.total);
 	values[i++] = Int32GetDatum(latest.active);
@@ -317,33 +384,32 @@ activity_row(const pgpsEntry *entry, bool full, const pgpsSharedState *st,
 	values[i++] = Int32GetDatum(latest.waiting);
 	values[i++] = Int32GetDatum(a->peak_total);
 	values[i++] = Int32GetDatum(a->peak_active);
-	values[i] = pgps_float8_or_null(samples > 0 ? (double) a->sum_active / samples : -1,
-							   &nulls[i]);
+	values[i] = pgps_float8_or_null(pgps_mean(a->sum_active, samples), &nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(pgps_hist_percentile32(a->hist_active, PGPS_COUNT_SUB_BITS,
-													PGPS_COUNT_MAX_MSB, zeros, 0.95,
-													a->peak_active), &nulls[i]);
+	values[i] = pgps_float8_or_null(pgps_count32_percentile(a->hist_active, zeros,
+															0.95, a->peak_active),
+									&nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(pgps_hist_percentile32(a->hist_active, PGPS_COUNT_SUB_BITS,
-													PGPS_COUNT_MAX_MSB, zeros, 0.99,
-													a->peak_active), &nulls[i]);
+	values[i] = pgps_float8_or_null(pgps_count32_percentile(a->hist_active, zeros,
+															0.99, a->peak_active),
+									&nulls[i]);
 	i++;
 	values[i++] = Float8GetDatum(a->longest_iit_us / 1e6);
 	values[i++] = Int64GetDatum(samples);
-	values[i] = timestamp_or_null(samples > 0 ? st->last_sample : 0, &nulls[i]);
+	values[i] = timestamp_or_null(samples > 0 ? stats->last_sample : 0, &nulls[i]);
 	i++;
-	t = hash_search(trend, &entry->key, HASH_FIND, NULL);
+	t = hash_search(trend, &a->key, HASH_FIND, NULL);
 	values[i++] = CStringGetTextDatum(sparkline(t ? t->values : none, ntrend));
 	Assert(i == ACTIVITY_COLS);
 }
 
 /* State counts and their statistics, one row per key */
-Datum
-pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
+static void
+activity(FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	pgpsEntry  *entries;
-	pgpsSharedState st;
+	ActivityCopy *copies;
+	pgpsGlobalStats stats;
 	HTAB	   *trend;
 	int			ntrend;
 	long		count;
@@ -352,10 +418,12 @@ pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
+	pgps_check_columns(rsinfo->setDesc, ACTIVITY_COLS);
 	see_all = pgps_sees_all_rows();
 
 	/* no sample in between: the statistics and the sample count agree */
-	entries = pgps_entry_snapshot(&count, &st);
+	copies = pgps_entry_snapshot(sizeof(ActivityCopy), copy_activity,
+								 PGPS_SNAP_CONSISTENT, &count, &stats);
 	trend = trend_table(&ntrend);
 
 	for (n = 0; n < count; n++)
@@ -364,16 +432,29 @@ pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
 		bool		nulls[ACTIVITY_COLS];
 
 		memset(nulls, 0, sizeof(nulls));
-		activity_row(&entries[n], pgps_sees_row(see_all, entries[n].key.userid),
-					 &st, trend, ntrend, values, nulls);
+		activity_row(&copies[n], pgps_sees_row(see_all, copies[n].key.userid),
+					 &stats, trend, ntrend, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+Datum
+pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
+{
+	activity(fcinfo);
+	return (Datum) 0;
+}
+
+Datum
+pgpool_stats_activity_1_1(PG_FUNCTION_ARGS)
+{
+	activity(fcinfo);
 	return (Datum) 0;
 }
 
 /* One row per closed history bucket and key */
-Datum
-pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
+static void
+history(FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pgpsHistBucket *buckets;
@@ -384,6 +465,7 @@ pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
+	pgps_check_columns(rsinfo->setDesc, HISTORY_COLS);
 	see_all = pgps_sees_all_rows();
 
 	buckets = pgps_history_snapshot(0, &nbuckets, &rows);
@@ -403,14 +485,14 @@ pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
 			values[i++] = TimestampTzGetDatum(buckets[b].start);
 			values[i++] = TimestampTzGetDatum(buckets[b].end);
 			i += pgps_key_columns(&row->key, pgps_sees_row(see_all, row->key.userid),
-							 &values[i], &nulls[i]);
+								  &values[i], &nulls[i]);
 			values[i++] = Int64GetDatum(samples);
-			values[i] = pgps_float8_or_null(samples > 0 ? (double) row->sum_total / samples : -1,
-									   &nulls[i]);
+			values[i] = pgps_float8_or_null(pgps_mean(row->sum_total, samples),
+											&nulls[i]);
 			i++;
 			values[i++] = Int32GetDatum(row->max_total);
-			values[i] = pgps_float8_or_null(samples > 0 ? (double) row->sum_active / samples : -1,
-									   &nulls[i]);
+			values[i] = pgps_float8_or_null(pgps_mean(row->sum_active, samples),
+											&nulls[i]);
 			i++;
 			values[i++] = Int32GetDatum(row->max_active);
 			values[i++] = Int32GetDatum(row->max_iit);
@@ -420,55 +502,107 @@ pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
+}
+
+Datum
+pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
+{
+	history(fcinfo);
+	return (Datum) 0;
+}
+
+Datum
+pgpool_stats_history_1_1(PG_FUNCTION_ARGS)
+{
+	history(fcinfo);
 	return (Datum) 0;
 }
 
 /* One row about the extension itself */
-Datum
-pgpool_stats_info_1_0(PG_FUNCTION_ARGS)
+static Datum
+info(FunctionCallInfo fcinfo)
 {
 	TupleDesc	tupdesc;
 	Datum		values[INFO_COLS];
 	bool		nulls[INFO_COLS];
-	pgpsSharedState st;
+	pgpsGlobalStats stats;
 	int64		buckets;
 	int64		rows_lost;
+	int			worker_pid;
+	int			interval;
 	int			i = 0;
 
 	pgps_check_loaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	pgps_check_columns(tupdesc, INFO_COLS);
 
-	st = pgps_state_copy();
-	LWLockAcquire(pgps_state->history_lock, LW_SHARED);
-	buckets = pgps_state->bucket_head - pgps_state->bucket_tail;
-	rows_lost = pgps_state->rows_lost;
-	LWLockRelease(pgps_state->history_lock);
+	stats = pgps_stats_copy();
+	interval = pgps_worker_interval(&worker_pid);
+	pgps_history_counts(&buckets, &rows_lost);
 
 	memset(nulls, 0, sizeof(nulls));
-	values[i++] = Int32GetDatum(st.worker_pid != 0 ? st.worker_interval_ms
-								: pgps_sample_interval_ms);
-	values[i++] = Int64GetDatum(st.samples_taken);
-	values[i] = timestamp_or_null(st.last_sample, &nulls[i]);
+	values[i++] = Int32GetDatum(worker_pid != 0 ? interval : pgps_sample_interval_ms);
+	values[i++] = Int64GetDatum(stats.samples_taken);
+	values[i] = timestamp_or_null(stats.last_sample, &nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(st.samples_taken > 0 ?
-							   st.total_sample_us / st.samples_taken : -1, &nulls[i]);
+	values[i] = pgps_float8_or_null(pgps_mean(stats.total_sample_us,
+											  stats.samples_taken), &nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(st.samples_taken > 0 ? st.max_sample_us : -1, &nulls[i]);
+	values[i] = pgps_float8_or_null(stats.samples_taken > 0 ?
+									stats.max_sample_us : -1, &nulls[i]);
 	i++;
 	values[i++] = Int64GetDatum(pgps_entry_count());
 	values[i++] = Int32GetDatum(pgps_max_entries);
-	values[i++] = Int64GetDatum(st.evicted);
-	values[i++] = Int64GetDatum(st.dropped);
+	values[i++] = Int64GetDatum(stats.evicted);
+	values[i++] = Int64GetDatum(stats.dropped);
 	values[i++] = Int64GetDatum(buckets);
-	nulls[i] = (st.worker_pid == 0);
-	values[i++] = Int32GetDatum(st.worker_pid);
-	values[i++] = TimestampTzGetDatum(st.stats_reset);
+	nulls[i] = (worker_pid == 0);
+	values[i++] = Int32GetDatum(worker_pid);
+	values[i++] = TimestampTzGetDatum(stats.stats_reset);
 	values[i++] = Int64GetDatum((int64) pgps_shmem_size());
 	values[i++] = Int64GetDatum(rows_lost);
 	Assert(i == INFO_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+Datum
+pgpool_stats_info_1_0(PG_FUNCTION_ARGS)
+{
+	return info(fcinfo);
+}
+
+Datum
+pgpool_stats_info_1_1(PG_FUNCTION_ARGS)
+{
+	return info(fcinfo);
+}
+
+/* The parts of the shared memory region, one row each */
+Datum
+pgpool_stats_memory_1_1(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pgpsMemoryPart parts[PGPS_MEMORY_PARTS];
+
+	pgps_check_loaded();
+	pgps_init_srf(fcinfo);
+	pgps_check_columns(rsinfo->setDesc, MEMORY_COLS);
+
+	pgps_memory_parts(parts);
+	for (int p = 0; p < PGPS_MEMORY_PARTS; p++)
+	{
+		Datum		values[MEMORY_COLS];
+		bool		nulls[MEMORY_COLS] = {0};
+
+		values[0] = CStringGetTextDatum(parts[p].name);
+		values[1] = Int64GetDatum(parts[p].items);
+		values[2] = Int64GetDatum(parts[p].item_bytes);
+		values[3] = Int64GetDatum(parts[p].bytes);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /* Take a sample now; returns the number of client sessions it saw */
@@ -479,9 +613,24 @@ pgpool_stats_sample_1_0(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(pgps_sample());
 }
 
+Datum
+pgpool_stats_sample_1_1(PG_FUNCTION_ARGS)
+{
+	pgps_check_loaded();
+	PG_RETURN_INT32(pgps_sample());
+}
+
 /* Forget all statistics but the open connections of live sessions */
 Datum
 pgpool_stats_reset_1_0(PG_FUNCTION_ARGS)
+{
+	pgps_check_loaded();
+	pgps_reset_all();
+	PG_RETURN_VOID();
+}
+
+Datum
+pgpool_stats_reset_1_1(PG_FUNCTION_ARGS)
 {
 	pgps_check_loaded();
 	pgps_reset_all();

@@ -1,12 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * advice.c
+ * views_recommend.c
  *		SQL functions behind the recommendations: each application's demand
  *		gathered from the statistics of its keys, the server-wide row, and
- *		pgpool_stats_advise(), the rules over given figures.
+ *		pgpool_stats_advise() and pgpool_stats_advise_server(), the rules
+ *		over given figures.
  *
- * The rules themselves are in recommend.c.  Everything here works on copies
- * of the statistics, with no lock held.
+ * The rules themselves are in rules.c, the figures they read in figures.c.
+ * Everything here works on copies of the statistics, with no lock held.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,15 +25,22 @@
 #include "utils/tuplestore.h"
 
 #include "pgpool_stats.h"
-#include "recommend.h"
+#include "rules.h"
+#include "store.h"
 
 PG_FUNCTION_INFO_V1(pgpool_stats_recommendations_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_recommendations_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_server_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_server_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_1);
+PG_FUNCTION_INFO_V1(pgpool_stats_advise_server_1_1);
 
+/* Columns of each function, the same in 1.0 and 1.1 */
 #define RECOMMENDATION_COLS	12
 #define SERVER_COLS			8
 #define ADVISE_COLS			4
+#define ADVISE_SERVER_COLS	5
 
 /* An application: the keys of one (database, role, application_name) */
 typedef struct AppKey
@@ -41,6 +49,29 @@ typedef struct AppKey
 	Oid			userid;
 	char		appname[NAMEDATALEN];
 } AppKey;
+
+/* What the rules need of one key: its copy from the store */
+typedef struct KeyPart
+{
+	AppKey		app;
+	int32		open_connections;
+	int32		peak_active;
+	int32		peak_total;
+	int64		window_start_no;
+	int64		nonzero_samples;
+	int64		saturated_samples;
+	int64		iit_samples;
+	int64		longest_iit_us;
+	int64		connections;
+	int64		disconnections;
+	uint64		session_total_us;
+	uint64		session_max_us;
+	uint64		setup_total_us;
+	TimestampTz first_seen;
+	uint32		hist_busy[PGPS_COUNT_BUCKETS];
+	uint32		hist_total[PGPS_COUNT_BUCKETS];
+	uint32		session_hist[PGPS_HIST_BUCKETS];
+} KeyPart;
 
 typedef struct App
 {
@@ -68,51 +99,79 @@ typedef struct App
 	pgpsAdvice	advice;
 } App;
 
-/* Add one key's statistics to its application */
+/* Copy what the rules need of one entry; under its spinlock */
 static void
-add_key(App *app, const pgpsEntry *entry, int64 samples_taken)
+copy_key_part(void *dst, const pgpsEntry *entry)
 {
+	KeyPart    *k = (KeyPart *) dst;
 	const pgpsActivity *a = &entry->activity;
 	const pgpsChurn *c = &entry->churn;
-	int64		samples = Max(samples_taken - a->window_start_no, 0);
+
+	memset(&k->app, 0, sizeof(AppKey));
+	k->app.dbid = entry->key.dbid;
+	k->app.userid = entry->key.userid;
+	memcpy(k->app.appname, entry->key.appname, NAMEDATALEN);
+	k->open_connections = c->open_connections;
+	k->peak_active = a->peak_active;
+	k->peak_total = a->peak_total;
+	k->window_start_no = a->window_start_no;
+	k->nonzero_samples = a->nonzero_samples;
+	k->saturated_samples = a->saturated_samples;
+	k->iit_samples = a->iit_samples;
+	k->longest_iit_us = a->longest_iit_us;
+	k->connections = c->connections;
+	k->disconnections = c->disconnections;
+	k->session_total_us = c->session_total_us;
+	k->session_max_us = c->session_max_us;
+	k->setup_total_us = c->setup_total_us;
+	k->first_seen = c->first_seen;
+	memcpy(k->hist_busy, a->hist_busy, sizeof(k->hist_busy));
+	memcpy(k->hist_total, a->hist_total, sizeof(k->hist_total));
+	memcpy(k->session_hist, c->session_hist, sizeof(k->session_hist));
+}
+
+/* Add one key's statistics to its application */
+static void
+add_key(App *app, const KeyPart *k, int64 samples_taken)
+{
+	pgpsActivity window = {.window_start_no = k->window_start_no};
+	int64		samples = pgps_window_samples(&window, samples_taken);
 	int			b;
 
 	app->clients++;
-	app->open_connections += c->open_connections;
-	app->peak_active = Max(app->peak_active, a->peak_active);
-	app->peak_total = Max(app->peak_total, a->peak_total);
+	app->open_connections += k->open_connections;
+	app->peak_active = Max(app->peak_active, k->peak_active);
+	app->peak_total = Max(app->peak_total, k->peak_total);
 	app->samples = Max(app->samples, samples);
 	app->instance_samples += samples;
-	app->nonzero_samples += a->nonzero_samples;
-	app->saturated_samples += a->saturated_samples;
-	app->iit_samples += a->iit_samples;
-	app->longest_iit_us = Max(app->longest_iit_us, a->longest_iit_us);
+	app->nonzero_samples += k->nonzero_samples;
+	app->saturated_samples += k->saturated_samples;
+	app->iit_samples += k->iit_samples;
+	app->longest_iit_us = Max(app->longest_iit_us, k->longest_iit_us);
 	for (b = 0; b < PGPS_COUNT_BUCKETS; b++)
 	{
-		app->hist_busy[b] += a->hist_busy[b];
-		app->hist_total[b] += a->hist_total[b];
+		app->hist_busy[b] += k->hist_busy[b];
+		app->hist_total[b] += k->hist_total[b];
 	}
-	app->connections += c->connections;
-	app->disconnections += c->disconnections;
-	app->session_total_us += c->session_total_us;
-	app->session_max_us = Max(app->session_max_us, c->session_max_us);
-	app->setup_total_us += c->setup_total_us;
-	if (app->first_seen == 0 || c->first_seen < app->first_seen)
-		app->first_seen = c->first_seen;
+	app->connections += k->connections;
+	app->disconnections += k->disconnections;
+	app->session_total_us += k->session_total_us;
+	app->session_max_us = Max(app->session_max_us, k->session_max_us);
+	app->setup_total_us += k->setup_total_us;
+	if (app->first_seen == 0 || k->first_seen < app->first_seen)
+		app->first_seen = k->first_seen;
 	for (b = 0; b < PGPS_HIST_BUCKETS; b++)
-		app->session_hist[b] += c->session_hist[b];
+		app->session_hist[b] += k->session_hist[b];
 }
 
-/* A percentile of a merged count histogram, zeros of empty samples added */
+/* A percentile of one of an application's merged count histograms */
 static double
-count_percentile(const App *app, const uint64 *hist, double fraction)
+app_count_percentile(const App *app, const uint64 *hist, double fraction)
 {
-	uint64		zeros = Max(app->instance_samples - app->nonzero_samples, 0);
-	double		v = pgps_hist_percentile(hist, PGPS_COUNT_SUB_BITS,
-										 PGPS_COUNT_MAX_MSB, zeros, fraction,
-										 (uint64) Max(app->peak_total, 0));
+	uint64		zeros = pgps_zero_samples(app->instance_samples,
+										  app->nonzero_samples);
 
-	return Max(v, 0);
+	return Max(pgps_count_percentile(hist, zeros, fraction, app->peak_total), 0);
 }
 
 /* The inputs of the rules, from an application's statistics */
@@ -120,50 +179,49 @@ static void
 build_demand(App *app, TimestampTz now)
 {
 	pgpsDemand *d = &app->demand;
-	double		window_s = Max((double) (now - app->first_seen) / USECS_PER_SEC, 1.0);
-	double		lifetime_us;
 
 	d->samples = app->samples;
-	d->connects_per_sec = app->connections / window_s;
-	lifetime_us = pgps_hist_percentile(app->session_hist, PGPS_HIST_SUB_BITS,
-									   PGPS_HIST_MAX_MSB, 0, 0.5,
-									   app->session_max_us);
-	d->session_p50_ms = lifetime_us < 0 ? -1 : lifetime_us / 1000.0;
+	d->connects_per_sec = app->connections /
+		pgps_window_seconds(app->first_seen, now);
+	d->session_p50_ms = pgps_lifetime_ms(app->session_hist,
+										 app->session_max_us, 0.5);
 	d->setup_share = -1;
 	if (app->connections > 0 && app->disconnections > 0 && app->session_total_us > 0)
-		d->setup_share = Min(((double) app->setup_total_us / app->connections) /
-							 ((double) app->session_total_us / app->disconnections),
+		d->setup_share = Min(pgps_mean(app->setup_total_us, app->connections) /
+							 pgps_mean(app->session_total_us, app->disconnections),
 							 1.0);
-	d->busy_p50 = count_percentile(app, app->hist_busy, 0.50);
-	d->busy_p95 = count_percentile(app, app->hist_busy, 0.95);
-	d->busy_p99 = count_percentile(app, app->hist_busy, 0.99);
-	d->typical_open = count_percentile(app, app->hist_total, 0.50);
-	d->saturated_share = app->nonzero_samples > 0 ?
-		(double) app->saturated_samples / app->nonzero_samples : 0;
-	d->iit_share = app->instance_samples > 0 ?
-		(double) app->iit_samples / app->instance_samples : 0;
-	d->longest_iit_s = app->longest_iit_us / 1e6;
+	d->busy_p50 = app_count_percentile(app, app->hist_busy, 0.50);
+	d->busy_p95 = app_count_percentile(app, app->hist_busy, 0.95);
+	d->busy_p99 = app_count_percentile(app, app->hist_busy, 0.99);
+	d->open_p50 = app_count_percentile(app, app->hist_total, 0.50);
+	d->saturated_share = Max(pgps_mean(app->saturated_samples,
+									   app->nonzero_samples), 0);
+	d->idle_in_transaction_share = Max(pgps_mean(app->iit_samples,
+												 app->instance_samples), 0);
+	d->idle_in_transaction_max_s = app->longest_iit_us / 1e6;
 	d->headroom = pgps_headroom_pct / 100.0;
 	d->short_session_ms = pgps_short_session_ms;
 }
 
 /*
  * Every application with its demand and advice, in a hash table of the
- * current memory context.  *st gets the shared state the figures go with.
+ * current memory context.  *stats gets the global statistics the figures
+ * go with.
  */
 static HTAB *
-gather_apps(pgpsSharedState *st)
+gather_apps(pgpsGlobalStats *stats)
 {
 	HASHCTL		ctl;
 	HTAB	   *apps;
-	pgpsEntry  *entries;
+	KeyPart    *keys;
 	long		count;
 	long		n;
 	HASH_SEQ_STATUS status;
 	App		   *app;
 	TimestampTz now = GetCurrentTimestamp();
 
-	entries = pgps_entry_snapshot(&count, st);
+	keys = pgps_entry_snapshot(sizeof(KeyPart), copy_key_part,
+							   PGPS_SNAP_CONSISTENT, &count, stats);
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(AppKey);
@@ -174,19 +232,14 @@ gather_apps(pgpsSharedState *st)
 
 	for (n = 0; n < count; n++)
 	{
-		AppKey		key;
 		bool		found;
 
-		memset(&key, 0, sizeof(key));
-		key.dbid = entries[n].key.dbid;
-		key.userid = entries[n].key.userid;
-		strlcpy(key.appname, entries[n].key.appname, NAMEDATALEN);
-		app = hash_search(apps, &key, HASH_ENTER, &found);
+		app = hash_search(apps, &keys[n].app, HASH_ENTER, &found);
 		if (!found)
 			memset((char *) app + sizeof(AppKey), 0, sizeof(App) - sizeof(AppKey));
-		add_key(app, &entries[n], st->samples_taken);
+		add_key(app, &keys[n], stats->samples_taken);
 	}
-	pfree(entries);
+	pfree(keys);
 
 	hash_seq_init(&status, apps);
 	while ((app = hash_seq_search(&status)) != NULL)
@@ -198,11 +251,11 @@ gather_apps(pgpsSharedState *st)
 }
 
 /* Pool-sizing recommendations, one row per application */
-Datum
-pgpool_stats_recommendations_1_0(PG_FUNCTION_ARGS)
+static void
+recommendations(FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	pgpsSharedState st;
+	pgpsGlobalStats stats;
 	HTAB	   *apps;
 	HASH_SEQ_STATUS status;
 	App		   *app;
@@ -210,8 +263,9 @@ pgpool_stats_recommendations_1_0(PG_FUNCTION_ARGS)
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
+	pgps_check_columns(rsinfo->setDesc, RECOMMENDATION_COLS);
 	see_all = pgps_sees_all_rows();
-	apps = gather_apps(&st);
+	apps = gather_apps(&stats);
 
 	hash_seq_init(&status, apps);
 	while ((app = hash_seq_search(&status)) != NULL)
@@ -235,100 +289,94 @@ pgpool_stats_recommendations_1_0(PG_FUNCTION_ARGS)
 		values[i++] = Float8GetDatum(app->demand.busy_p99);
 		values[i++] = Int32GetDatum(app->advice.pool_size);
 		values[i++] = Int32GetDatum(app->advice.min_idle);
-		values[i++] = CStringGetTextDatum(app->advice.verdict);
+		values[i++] = CStringGetTextDatum(pgps_verdict_name(app->advice.verdict));
 		values[i++] = CStringGetTextDatum(app->advice.reason);
 		Assert(i == RECOMMENDATION_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+Datum
+pgpool_stats_recommendations_1_0(PG_FUNCTION_ARGS)
+{
+	recommendations(fcinfo);
 	return (Datum) 0;
+}
+
+Datum
+pgpool_stats_recommendations_1_1(PG_FUNCTION_ARGS)
+{
+	recommendations(fcinfo);
+	return (Datum) 0;
+}
+
+/* The composite result type of a function returning one row */
+static TupleDesc
+row_type(FunctionCallInfo fcinfo, int cols)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	pgps_check_columns(tupdesc, cols);
+	return tupdesc;
 }
 
 /*
  * The server as a whole: client connections against max_connections less
  * the reserved slots, and the sum of what the applications need.
  */
-Datum
-pgpool_stats_server_1_0(PG_FUNCTION_ARGS)
+static Datum
+server(FunctionCallInfo fcinfo)
 {
 	TupleDesc	tupdesc;
-	Datum		values[SERVER_COLS];
-	bool		nulls[SERVER_COLS];
-	pgpsSharedState st;
+	pgpsGlobalStats stats;
 	HTAB	   *apps;
 	HASH_SEQ_STATUS status;
 	App		   *app;
-	int			reserved = PGPS_RESERVED_CONNECTIONS;
-	int			usable = Max(MaxConnections - reserved, 1);
-	int64		clients = 0;
-	int64		recommended = 0;
-	int64		open_total = 0;
-	double		idle_total = 0;
-	int			peak;
-	const char *verdict;
-	char		reason[600];
-	char		pooler[200] = "";
+	pgpsServerDemand s;
+	pgpsServerAdvice advice;
+	Datum		values[SERVER_COLS];
+	bool		nulls[SERVER_COLS];
 	int			i = 0;
 
 	pgps_check_loaded();
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	apps = gather_apps(&st);
+	tupdesc = row_type(fcinfo, SERVER_COLS);
+	apps = gather_apps(&stats);
 
+	memset(&s, 0, sizeof(s));
+	s.max_connections = MaxConnections;
+	s.reserved_connections = PGPS_RESERVED_CONNECTIONS;
 	hash_seq_init(&status, apps);
 	while ((app = hash_seq_search(&status)) != NULL)
-	{
-		clients += app->open_connections;
-		if (strcmp(app->advice.verdict, "insufficient_data") != 0)
-		{
-			recommended += (int64) app->advice.pool_size * app->clients;
-			open_total += app->open_connections;
-			idle_total += Max(app->demand.typical_open - app->demand.busy_p95, 0) *
-				app->clients;
-		}
-	}
-	peak = Max(st.peak_sessions, (int) clients);
-
-	/* many connections held mostly idle: sharing them is the cure */
-	if (open_total >= 10 && idle_total >= 0.5 * open_total)
-		snprintf(pooler, sizeof(pooler),
-				 "; about %.0f of %lld connections sit idle: a server-side pooler (PgBouncer in transaction mode) would let them share far fewer server connections",
-				 idle_total, (long long) open_total);
-
-	if (recommended > usable)
-	{
-		verdict = "over_committed";
-		snprintf(reason, sizeof(reason),
-				 "the applications' recommended pools add up to %lld connections, more than the %d available (max_connections %d less %d reserved)%s",
-				 (long long) recommended, usable, MaxConnections, reserved,
-				 pooler[0] ? pooler : ": shrink the pools or put a server-side pooler in front");
-	}
-	else if (peak >= 0.9 * usable)
-	{
-		verdict = "near_limit";
-		snprintf(reason, sizeof(reason),
-				 "client connections peaked at %d, %d%% of the %d available (max_connections %d less %d reserved): new connections will soon be refused%s",
-				 peak, (int) rint(100.0 * peak / usable), usable,
-				 MaxConnections, reserved, pooler);
-	}
-	else
-	{
-		verdict = "ok";
-		snprintf(reason, sizeof(reason),
-				 "client connections peaked at %d of the %d available; the recommended pools add up to %lld%s",
-				 peak, usable, (long long) recommended, pooler);
-	}
+		pgps_server_add_app(&s, &app->demand, &app->advice, app->clients,
+							app->open_connections);
+	s.client_connections_max = stats.peak_sessions;
+	pgps_advise_server(&s, &advice);
 
 	memset(nulls, 0, sizeof(nulls));
-	values[i++] = Int32GetDatum(MaxConnections);
-	values[i++] = Int32GetDatum(reserved);
-	values[i++] = Int64GetDatum(clients);
-	values[i++] = Int32GetDatum(peak);
-	values[i++] = Int64GetDatum(usable - clients);
-	values[i++] = Int64GetDatum(recommended);
-	values[i++] = CStringGetTextDatum(verdict);
-	values[i++] = CStringGetTextDatum(reason);
+	values[i++] = Int32GetDatum(s.max_connections);
+	values[i++] = Int32GetDatum(s.reserved_connections);
+	values[i++] = Int64GetDatum(s.client_connections);
+	values[i++] = Int32GetDatum((int32) advice.peak);
+	values[i++] = Int64GetDatum(advice.spare_connections);
+	values[i++] = Int64GetDatum(s.recommended_total);
+	values[i++] = CStringGetTextDatum(pgps_verdict_name(advice.verdict));
+	values[i++] = CStringGetTextDatum(advice.reason);
 	Assert(i == SERVER_COLS);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+Datum
+pgpool_stats_server_1_0(PG_FUNCTION_ARGS)
+{
+	return server(fcinfo);
+}
+
+Datum
+pgpool_stats_server_1_1(PG_FUNCTION_ARGS)
+{
+	return server(fcinfo);
 }
 
 /* A share argument: NULL gives the default, else it must be in [0, 1] */
@@ -350,8 +398,8 @@ share_arg(FunctionCallInfo fcinfo, int n, const char *name, double dflt)
 
 /*
  * A non-negative argument up to max: NULL gives the default.  Counts of
- * connections cannot pass the server's limit on backends; the bound also keeps the pool sizes
- * computed from them within an int.
+ * connections cannot pass the server's limit on backends; the bound also
+ * keeps the pool sizes computed from them within an int.
  */
 static double
 amount_arg(FunctionCallInfo fcinfo, int n, const char *name, double dflt,
@@ -376,10 +424,11 @@ amount_arg(FunctionCallInfo fcinfo, int n, const char *name, double dflt,
 /*
  * The rules over given figures (arguments in the order of pgpsDemand; NULL
  * takes the default): to try what-ifs, and to test every rule on its
- * boundaries.
+ * boundaries.  The argument names of the install script's version go into
+ * the messages.
  */
-Datum
-pgpool_stats_advise_1_0(PG_FUNCTION_ARGS)
+static Datum
+advise(FunctionCallInfo fcinfo, const char *const *names)
 {
 	TupleDesc	tupdesc;
 	Datum		values[ADVISE_COLS];
@@ -389,8 +438,7 @@ pgpool_stats_advise_1_0(PG_FUNCTION_ARGS)
 
 	/* its defaults are the settings, which exist only when preloaded */
 	pgps_check_loaded();
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	tupdesc = row_type(fcinfo, ADVISE_COLS);
 
 	memset(&d, 0, sizeof(d));
 	d.samples = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
@@ -398,20 +446,20 @@ pgpool_stats_advise_1_0(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("samples must be at least 0, not " INT64_FORMAT, d.samples)));
-	d.connects_per_sec = amount_arg(fcinfo, 1, "connects_per_sec", 0, DBL_MAX);
+	d.connects_per_sec = amount_arg(fcinfo, 1, names[1], 0, DBL_MAX);
 	d.session_p50_ms = PG_ARGISNULL(2) ? -1 :
-		amount_arg(fcinfo, 2, "session_p50_ms", 0, DBL_MAX);
-	d.setup_share = PG_ARGISNULL(3) ? -1 : share_arg(fcinfo, 3, "setup_share", 0);
-	d.busy_p50 = amount_arg(fcinfo, 4, "busy_p50", 0, PGPS_MAX_CONNECTIONS);
-	d.busy_p95 = amount_arg(fcinfo, 5, "busy_p95", 0, PGPS_MAX_CONNECTIONS);
-	d.busy_p99 = amount_arg(fcinfo, 6, "busy_p99", 0, PGPS_MAX_CONNECTIONS);
-	d.typical_open = amount_arg(fcinfo, 7, "typical_open", 0, PGPS_MAX_CONNECTIONS);
-	d.saturated_share = share_arg(fcinfo, 8, "saturated_share", 0);
-	d.iit_share = share_arg(fcinfo, 9, "iit_share", 0);
-	d.longest_iit_s = amount_arg(fcinfo, 10, "longest_iit_s", 0, DBL_MAX);
-	d.headroom = amount_arg(fcinfo, 11, "headroom_pct", pgps_headroom_pct,
+		amount_arg(fcinfo, 2, names[2], 0, DBL_MAX);
+	d.setup_share = PG_ARGISNULL(3) ? -1 : share_arg(fcinfo, 3, names[3], 0);
+	d.busy_p50 = amount_arg(fcinfo, 4, names[4], 0, PGPS_MAX_CONNECTIONS);
+	d.busy_p95 = amount_arg(fcinfo, 5, names[5], 0, PGPS_MAX_CONNECTIONS);
+	d.busy_p99 = amount_arg(fcinfo, 6, names[6], 0, PGPS_MAX_CONNECTIONS);
+	d.open_p50 = amount_arg(fcinfo, 7, names[7], 0, PGPS_MAX_CONNECTIONS);
+	d.saturated_share = share_arg(fcinfo, 8, names[8], 0);
+	d.idle_in_transaction_share = share_arg(fcinfo, 9, names[9], 0);
+	d.idle_in_transaction_max_s = amount_arg(fcinfo, 10, names[10], 0, DBL_MAX);
+	d.headroom = amount_arg(fcinfo, 11, names[11], pgps_headroom_pct,
 							PGPS_MAX_HEADROOM_PCT) / 100.0;
-	d.short_session_ms = amount_arg(fcinfo, 12, "short_session_ms",
+	d.short_session_ms = amount_arg(fcinfo, 12, names[12],
 									pgps_short_session_ms, DBL_MAX);
 	if (!(d.busy_p50 <= d.busy_p95 && d.busy_p95 <= d.busy_p99))
 		ereport(ERROR,
@@ -422,9 +470,107 @@ pgpool_stats_advise_1_0(PG_FUNCTION_ARGS)
 	pgps_advise(&d, &advice);
 
 	memset(nulls, 0, sizeof(nulls));
-	values[0] = CStringGetTextDatum(advice.verdict);
+	values[0] = CStringGetTextDatum(pgps_verdict_name(advice.verdict));
 	values[1] = Int32GetDatum(advice.pool_size);
 	values[2] = Int32GetDatum(advice.min_idle);
 	values[3] = CStringGetTextDatum(advice.reason);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+Datum
+pgpool_stats_advise_1_0(PG_FUNCTION_ARGS)
+{
+	static const char *const names[] = {
+		"samples", "connects_per_sec", "session_p50_ms", "setup_share",
+		"busy_p50", "busy_p95", "busy_p99", "typical_open",
+		"saturated_share", "iit_share", "longest_iit_s", "headroom_pct",
+		"short_session_ms"
+	};
+
+	return advise(fcinfo, names);
+}
+
+Datum
+pgpool_stats_advise_1_1(PG_FUNCTION_ARGS)
+{
+	static const char *const names[] = {
+		"samples", "connects_per_sec", "session_p50_ms", "setup_share",
+		"busy_p50", "busy_p95", "busy_p99", "open_p50",
+		"saturated_share", "idle_in_transaction_share",
+		"idle_in_transaction_max_s", "headroom_pct", "short_session_ms"
+	};
+
+	return advise(fcinfo, names);
+}
+
+/*
+ * A count argument of advise_server(), integer or bigint: NULL gives dflt,
+ * else it must be from 0 to max.
+ */
+static int64
+count_arg(FunctionCallInfo fcinfo, int n, const char *name, bool is_int32,
+		  int64 dflt, int64 max)
+{
+	int64		v;
+
+	if (PG_ARGISNULL(n))
+		return dflt;
+	v = is_int32 ? PG_GETARG_INT32(n) : PG_GETARG_INT64(n);
+	if (v < 0 || v > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and " INT64_FORMAT ", not " INT64_FORMAT,
+						name, max, v)));
+	return v;
+}
+
+/*
+ * The server's rules over given figures (arguments in the order of
+ * pgpsServerDemand; NULL takes the server's own setting or 0): to test
+ * them on their boundaries and to try what-ifs.
+ */
+Datum
+pgpool_stats_advise_server_1_1(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	pgpsServerDemand s;
+	pgpsServerAdvice advice;
+	Datum		values[ADVISE_SERVER_COLS];
+	bool		nulls[ADVISE_SERVER_COLS];
+
+	pgps_check_loaded();
+	tupdesc = row_type(fcinfo, ADVISE_SERVER_COLS);
+
+	memset(&s, 0, sizeof(s));
+	s.max_connections = (int) count_arg(fcinfo, 0, "max_connections", true,
+										MaxConnections, PGPS_MAX_CONNECTIONS);
+	s.reserved_connections = (int) count_arg(fcinfo, 1, "reserved_connections",
+											 true, PGPS_RESERVED_CONNECTIONS,
+											 PGPS_MAX_CONNECTIONS);
+	s.client_connections = count_arg(fcinfo, 2, "client_connections", false, 0,
+									 PGPS_MAX_CONNECTIONS);
+	s.client_connections_max = count_arg(fcinfo, 3, "client_connections_max",
+										 false, 0, PGPS_MAX_CONNECTIONS);
+	/* each of the most backends could ask for a pool of the most backends */
+	s.recommended_total = count_arg(fcinfo, 4, "recommended_total", false, 0,
+									(int64) PGPS_MAX_CONNECTIONS * PGPS_MAX_CONNECTIONS);
+	s.open_connections = count_arg(fcinfo, 5, "open_connections", false, 0,
+								   PGPS_MAX_CONNECTIONS);
+	s.idle_connections = amount_arg(fcinfo, 6, "idle_connections", 0,
+									PGPS_MAX_CONNECTIONS);
+	if (s.idle_connections > s.open_connections)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idle_connections must not exceed open_connections: %g > " INT64_FORMAT,
+						s.idle_connections, s.open_connections)));
+
+	pgps_advise_server(&s, &advice);
+
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = CStringGetTextDatum(pgps_verdict_name(advice.verdict));
+	values[1] = CStringGetTextDatum(advice.reason);
+	values[2] = Int64GetDatum(advice.usable);
+	values[3] = Int64GetDatum(advice.peak);
+	values[4] = Int64GetDatum(advice.spare_connections);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -166,7 +166,7 @@ latency_us()
 	pgps_as_pg "${pg_env[@]}" pgbench -n -t 200 -f "$1" 2>/dev/null \
 		| awk '/^latency average/ { print $4 * 1000; exit }'
 }
-sample_total() { q "SELECT samples_taken || ' ' || avg_sample_us * samples_taken FROM pgpool_stats_info"; }
+sample_total() { q "SELECT samples_taken || ' ' || sample_avg_us * samples_taken FROM pgpool_stats_info"; }
 set_interval()
 {
 	q "ALTER SYSTEM SET pgpool_stats.sample_interval = '$1'" >/dev/null
@@ -297,7 +297,7 @@ memory_row
 # made is skipped: it writes their rows and maps the pages for the worker).
 key_levels=(10 1000 10000)
 [ "${1:-}" = "--quick" ] && key_levels=(10 100)
-sampler_state() { q "SELECT samples_taken || ' ' || avg_sample_us * samples_taken || ' ' || history_buckets FROM pgpool_stats_info"; }
+sampler_state() { q "SELECT samples_taken || ' ' || sample_avg_us * samples_taken || ' ' || history_buckets FROM pgpool_stats_info"; }
 # prints "sample_us close_us"
 sample_and_close()
 {

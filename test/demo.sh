@@ -50,12 +50,12 @@ echo
 echo "pgpool_stats_activity while admin-ui and billing-job are still connected"
 psql_ -c "
 SELECT application_name, total, active, idle, idle_in_transaction AS idle_in_xact,
-       peak_total, peak_active, round(avg_active::numeric, 2) AS avg_active,
-       p95_active, p99_active, round(longest_idle_in_transaction_s::numeric, 1) AS longest_iit_s,
+       total_max, active_max, round(active_avg::numeric, 2) AS active_avg,
+       active_p95, active_p99, round(idle_in_transaction_max_s::numeric, 1) AS idle_in_transaction_max_s,
        samples, active_trend
   FROM pgpool_stats_activity
  WHERE application_name NOT IN ('psql', 'setup')
- ORDER BY peak_total DESC"
+ ORDER BY total_max DESC"
 wait $pooled $admin $billing
 for app in orders-api report-worker; do
 	f=$dir/pooled.out; [ $app = report-worker ] && f=$dir/churny.out
@@ -83,9 +83,9 @@ SELECT application_name, client_addr, connections, disconnections AS closed,
 echo "pgpool_stats_history: the last three 2-second buckets"
 psql_ -c "
 SELECT to_char(bucket_start, 'HH24:MI:SS') AS bucket, application_name, samples,
-       round(avg_total::numeric, 1) AS avg_total, max_total,
-       round(avg_active::numeric, 1) AS avg_active, max_active,
-       max_idle_in_transaction AS max_iit, connections, disconnections
+       round(total_avg::numeric, 1) AS total_avg, total_max,
+       round(active_avg::numeric, 1) AS active_avg, active_max,
+       idle_in_transaction_max AS max_iit, connections, disconnections
   FROM pgpool_stats_history
  WHERE bucket_start >= (SELECT max(bucket_start) FROM pgpool_stats_history) - interval '4 s'
    AND application_name NOT IN ('psql', 'setup')
@@ -96,7 +96,7 @@ psql_ -x -c "SELECT * FROM pgpool_stats_info"
 
 echo "pgpool_stats_recommendations: a verdict and a pool size per application"
 psql_ -c "
-SELECT application_name, clients, peak_active, p95_busy, p99_busy,
+SELECT application_name, clients, active_max, busy_p95, busy_p99,
        recommended_pool_size AS pool, recommended_min_idle AS min_idle, verdict
   FROM pgpool_stats_recommendations
  WHERE application_name NOT IN ('psql', 'setup')

@@ -18,7 +18,9 @@ foreach my $sql (
 	'SELECT * FROM pgpool_stats_recommendations',
 	'SELECT * FROM pgpool_stats_server',
 	'SELECT * FROM pgpool_stats_advise(0)',
+	'SELECT * FROM pgpool_stats_advise_server()',
 	'SELECT * FROM pgpool_stats_info',
+	'SELECT * FROM pgpool_stats_memory',
 	'SELECT pgpool_stats_sample()',
 	'SELECT pgpool_stats_reset()')
 {

@@ -57,8 +57,8 @@ is( $mon->query_safe(q{
 	   AND a.application_name IN ('states', 'locker', 'waiter', 'aborted')}),
 	'0', 'each key\'s sampled total equals its open_connections');
 is( $mon->query_safe(q{
-	SELECT peak_total, peak_active, p95_active <= peak_active, p99_active <= peak_active,
-	       longest_idle_in_transaction_s > 0
+	SELECT total_max, active_max, active_p95 <= active_max, active_p99 <= active_max,
+	       idle_in_transaction_max_s > 0
 	  FROM pgpool_stats_activity WHERE application_name = 'states'}),
 	'9|4|t|t|t', 'states: peaks, percentiles and the idle-in-transaction time');
 

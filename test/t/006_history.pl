@@ -30,8 +30,8 @@ ok( poll_bg($mon, q{SELECT count(*) FROM pg_stat_activity
 # A bucket that began after all that holds exactly these maxima and averages.
 my $since = $mon->query_safe('SELECT now()');
 ok( poll_bg($mon, qq{
-	SELECT max_total || '|' || max_active || '|' || max_idle_in_transaction
-		   || '|' || avg_total || '|' || avg_active || '|' || (samples > 0)
+	SELECT total_max || '|' || active_max || '|' || idle_in_transaction_max
+		   || '|' || total_avg || '|' || active_avg || '|' || (samples > 0)
 	  FROM pgpool_stats_history
 	 WHERE application_name = 'hist' AND bucket_start > '$since'
 	 ORDER BY bucket_start LIMIT 1}, '5|2|1|5|2|true'),

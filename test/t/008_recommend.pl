@@ -74,7 +74,7 @@ ok( poll_bg($mon, q{
 $mon->query_safe($sample600);
 
 is( $mon->query_safe(q{
-	SELECT verdict || '|' || open_connections || '|' || p99_busy || '|' || (recommended_pool_size <= 5)
+	SELECT verdict || '|' || open_connections || '|' || busy_p99 || '|' || (recommended_pool_size <= 5)
 	  FROM pgpool_stats_recommendations WHERE application_name = 'oversized'}),
 	'oversized|30|2|true', '30 connections, 2 busy: oversized, a pool of at most 5');
 like($mon->query_safe(

@@ -18,7 +18,7 @@ my $file = $node->data_dir . '/pg_stat/pgpool_stats.stat';
 my $row = q{
 	SELECT c.connections || '|' || c.disconnections || '|' || c.short_sessions || '|' ||
 		   c.session_max_ms || '|' || c.setup_avg_ms || '|' || c.first_seen || '|' ||
-		   c.stats_reset || '|' || a.peak_total || '|' || a.samples
+		   c.stats_reset || '|' || a.total_max || '|' || a.samples
 	  FROM pgpool_stats_connections c
 	  JOIN pgpool_stats_activity a USING (datname, usename, application_name)
 	 WHERE application_name = 'survivor'};
@@ -116,6 +116,26 @@ is($mon->query_safe("SELECT count(*) FROM pgpool_stats_connections WHERE applica
 	'0', 'after an immediate stop the statistics start empty');
 $mon->quit;
 
+# Where the parts of a statistics file start, from the sizes and counts its
+# header gives: the header's first fields keep their offsets in every
+# format (magic, format, PostgreSQL major, then the sizes of the header, an
+# entry, a bucket, a row and the history's own part, two histogram sizes,
+# then the numbers of entries, buckets and rows).
+sub file_layout
+{
+	my ($data) = @_;
+	my %f;
+	@f{qw(header_size entry_size bucket_size row_size history_size)} =
+	  unpack 'L<5', substr($$data, 12, 20);
+	@f{qw(nentries nbuckets nrows)} = unpack 'q<3', substr($$data, 40, 24);
+	$f{history} = $f{header_size} + $f{nentries} * $f{entry_size};
+	$f{buckets} = $f{history} + $f{history_size};
+	$f{rows} = $f{buckets} + $f{nbuckets} * $f{bucket_size};
+	die "the file's parts do not add up to its size"
+	  unless $f{rows} + $f{nrows} * $f{row_size} + 4 == length($$data);
+	return \%f;
+}
+
 # --- bad files: truncated, garbage, a flipped byte -------------------------
 my @bad = (
 	[ 'truncated', sub { truncate($_[0], (-s $_[0]) / 2) or die $! }, qr/truncated/ ],
@@ -137,21 +157,20 @@ my @bad = (
 	[ 'a history bucket out of range under a valid checksum', sub {
 		rewrite_with_crc($_[0], sub {
 			my ($data) = @_;
-			# the header gives the sizes: bucket and row size at 24 and 28,
-			# the numbers of buckets and rows at 48 and 56
-			my ($bucket_size, $row_size) = unpack 'L<L<', substr($$data, 24, 8);
-			my ($nbuckets, $nrows) = unpack 'q<q<', substr($$data, 48, 16);
-			die "no history bucket to damage" if $nbuckets < 1;
-			my $last = length($$data) - 4 - $nrows * $row_size - $bucket_size;
-			# its first_row (at 24 in a bucket) far past the rows
+			my $f = file_layout($data);
+			die "no history bucket to damage" if $f->{nbuckets} < 1;
+			my $last = $f->{buckets} + ($f->{nbuckets} - 1) * $f->{bucket_size};
+			# its first_row (a bucket is start, end, samples, first_row,
+			# eight bytes each) far past the rows
 			substr($$data, $last + 24, 8) = pack 'q<', 1 << 62;
 		});
 	  }, qr/corrupt \(history rows out of order\)/ ],
 	[ 'a bucket being filled that never ends, under a valid checksum', sub {
 		rewrite_with_crc($_[0], sub {
 			my ($data) = @_;
-			# the header's cur_bucket_start and cur_bucket_end, at 136 and 144
-			substr($$data, 136, 16) = pack 'q<q<', 1, 1 << 62;
+			# the history part opens with the bucket being filled: its
+			# start and end
+			substr($$data, file_layout($data)->{history}, 16) = pack 'q<q<', 1, 1 << 62;
 		});
 	  }, qr/corrupt \(times out of range\)/ ]);
 for my $case (@bad)

@@ -1,0 +1,93 @@
+/*-------------------------------------------------------------------------
+ *
+ * figures.c
+ *		The figures derived from the counters, with one definition each, so
+ *		that the views and the rules read the same numbers: a key's sample
+ *		window and its samples that saw nothing, the window a rate is taken
+ *		over, session lifetimes in ms, and percentiles of sampled counts.
+ *
+ * Pure functions: no locks, no allocation.  A negative result means "none"
+ * (the views show NULL).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "pgpool_stats.h"
+
+/*
+ * Samples in a key's window: every sample taken since the window began,
+ * including those that saw none of its sessions (they count as zeros).
+ */
+int64
+pgps_window_samples(const pgpsActivity *a, int64 samples_taken)
+{
+	return Max(samples_taken - a->window_start_no, 0);
+}
+
+/* The window a rate is taken over: since first seen, at least a second */
+double
+pgps_window_seconds(TimestampTz first_seen, TimestampTz now)
+{
+	return Max((double) (now - first_seen) / USECS_PER_SEC, 1.0);
+}
+
+/* sum / n, or -1 when n is 0 */
+double
+pgps_mean(double sum, double n)
+{
+	return n > 0 ? sum / n : -1;
+}
+
+/* Microseconds in ms, keeping -1 (none) */
+double
+pgps_ms(double us)
+{
+	return us < 0 ? -1 : us / 1000.0;
+}
+
+/* A percentile of session lifetimes in ms, -1 if no session ended */
+double
+pgps_lifetime_ms(const uint64 *hist, uint64 max_us, double fraction)
+{
+	return pgps_ms(pgps_hist_percentile(hist, PGPS_HIST_SUB_BITS,
+										PGPS_HIST_MAX_MSB, 0, fraction,
+										max_us));
+}
+
+/* The same for one key's 32-bit histogram */
+double
+pgps_lifetime32_ms(const uint32 *hist, uint64 max_us, double fraction)
+{
+	return pgps_ms(pgps_hist_percentile32(hist, PGPS_HIST_SUB_BITS,
+										  PGPS_HIST_MAX_MSB, 0, fraction,
+										  max_us));
+}
+
+/*
+ * A percentile of a sampled count, with the window's samples that saw
+ * nothing added as zeros, never above the peak; -1 if there is no sample.
+ */
+double
+pgps_count_percentile(const uint64 *hist, uint64 zeros, double fraction,
+					  int32 peak)
+{
+	return pgps_hist_percentile(hist, PGPS_COUNT_SUB_BITS, PGPS_COUNT_MAX_MSB,
+								zeros, fraction, (uint64) Max(peak, 0));
+}
+
+/* The same for one key's 32-bit histogram */
+double
+pgps_count32_percentile(const uint32 *hist, uint64 zeros, double fraction,
+						int32 peak)
+{
+	return pgps_hist_percentile32(hist, PGPS_COUNT_SUB_BITS, PGPS_COUNT_MAX_MSB,
+								  zeros, fraction, (uint64) Max(peak, 0));
+}
+
+/* The samples of a window that saw nothing: its zeros */
+int64
+pgps_zero_samples(int64 window_samples, int64 nonzero_samples)
+{
+	return Max(window_samples - nonzero_samples, 0);
+}

@@ -1,0 +1,117 @@
+/*-------------------------------------------------------------------------
+ *
+ * store.h
+ *		The key store (shmem.c): one entry per key in a shared hash, and the
+ *		functions that find, create, walk, copy and restore entries, for the
+ *		files that read or write them.
+ *
+ * Locking (the whole order is in src/README): the store's LWLock protects
+ * the hash's layout, each entry's spinlock its statistics.  The functions
+ * below say which they take; none throws while holding one.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGPS_STORE_H
+#define PGPS_STORE_H
+
+#include "storage/spin.h"
+
+#include "pgpool_stats.h"
+
+struct PgBackendStatus;
+struct PGPROC;
+
+/*
+ * One entry of the shared hash.  Each part of the statistics has one
+ * writer: churn conn_hooks.c, activity collector.c, bucket history.c.
+ */
+typedef struct pgpsEntry
+{
+	pgpsKey		key;			/* hash key; must be first */
+	slock_t		mutex;			/* protects everything below but scratch */
+	TimestampTz last_seen;		/* last event of any kind, for eviction */
+	pgpsChurn	churn;
+	pgpsActivity activity;
+	pgpsBucketPart bucket;
+
+	/*
+	 * The sample being taken (collector.c): written and read only by whoever
+	 * holds the sample lock, under the store lock, without the spinlock.
+	 */
+	int64		scratch_no;		/* sample number the scratch belongs to */
+	pgpsCounts	scratch;
+	int64		scratch_iit_us; /* longest idle in transaction in it */
+} pgpsEntry;
+
+typedef enum pgpsCreateMode
+{
+	PGPS_FIND,					/* an existing entry only */
+	PGPS_CREATE_IF_ROOM,		/* create while the table has room */
+	PGPS_CREATE					/* create, evicting idle keys if full */
+} pgpsCreateMode;
+
+/* Flags of pgps_entry_snapshot */
+#define PGPS_SNAP_CONSISTENT	0x01	/* under the sample lock: no sample
+										 * falls between the copy and *stats */
+
+/* Copies what a reader needs of one entry; called under its spinlock */
+typedef void (*pgpsCopyFn) (void *dst, const pgpsEntry *entry);
+/* Visits one entry; called under the store lock, not the spinlock */
+typedef void (*pgpsEntryFn) (pgpsEntry *entry, void *arg);
+/* Visits one open session's slot; called under the store lock */
+typedef void (*pgpsSlotFn) (pgpsEntry *entry, int pid,
+							volatile struct PgBackendStatus *status,
+							volatile struct PGPROC *proc, void *arg);
+
+extern pgpsEntry *pgps_entry_acquire(const pgpsKey *key, pgpsCreateMode mode,
+									 TimestampTz now);
+extern void pgps_entry_release(pgpsEntry *entry);
+extern void *pgps_entry_snapshot(Size size, pgpsCopyFn copy, int flags,
+								 long *count, pgpsGlobalStats *stats);
+extern long pgps_entry_count(void);
+extern bool pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
+							   const pgpsChurn *churn,
+							   const pgpsActivity *activity,
+							   const pgpsBucketPart *bucket);
+extern void pgps_store_lock(LWLockMode mode);
+extern void pgps_store_unlock(void);
+extern void pgps_entry_foreach(pgpsEntryFn fn, void *arg);
+extern void pgps_slot_foreach(pgpsSlotFn fn, void *arg);
+extern void pgps_slot_set(pgpsEntry *entry);
+extern void pgps_slot_clear(void);
+extern void pgps_sample_lock(LWLockMode mode);
+extern void pgps_sample_unlock(void);
+
+/* An entry's spinlock, for a walk that reads or writes its statistics */
+static inline void
+pgps_entry_lock(pgpsEntry *entry)
+{
+	SpinLockAcquire(&entry->mutex);
+}
+
+static inline void
+pgps_entry_unlock(pgpsEntry *entry)
+{
+	SpinLockRelease(&entry->mutex);
+}
+
+/* history.c: the parts the sampler, the store and the file use */
+extern void pgps_history_tick(TimestampTz now);
+extern void pgps_history_add_sample(pgpsBucketPart *part,
+									const pgpsCounts *counts);
+extern void pgps_history_part_init(pgpsBucketPart *part,
+								   const pgpsChurn *churn);
+
+/* The file's view of the ring (persist.c) */
+typedef bool (*pgpsWriteFn) (const void *data, size_t len, void *arg);
+extern void pgps_history_dump_state(pgpsHistoryDump *state, int64 *nbuckets,
+									int64 *nrows);
+extern bool pgps_history_write(pgpsWriteFn write, void *arg);
+extern const char *pgps_history_check(const pgpsHistoryDump *state,
+									  const pgpsHistBucket *buckets,
+									  int64 nbuckets, int64 nrows);
+extern int64 pgps_history_restore(const pgpsHistoryDump *state,
+								  const pgpsHistBucket *buckets,
+								  int64 nbuckets, const pgpsHistRow *rows);
+
+#endif							/* PGPS_STORE_H */
