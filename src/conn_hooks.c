@@ -2,34 +2,18 @@
  *
  * conn_hooks.c
  *		Exact connection churn: the authentication hook, the moment a session
- *		is established, and the exit callback that counts its end.
- *
- * A session's life, as seen from here:
- *
- *	 ClientAuthentication_hook	STATUS_ERROR counts an authentication
- *								failure; STATUS_OK makes the session
- *								pending; STATUS_EOF (the client hung up, as
- *								psql does before prompting for a password)
- *								is not counted.
- *	 first transaction commit	InitPostgres commits its start-up transaction
- *								only once every check passed (database
- *								exists, connection limits, CONNECT right):
- *								the session is established and counts as a
- *								connection, its setup time is recorded, and
- *								its slot tells the sampler where it is.
- *	 before_shmem_exit callback an established session counts a disconnect
- *								and its lifetime; a pending one, a login
- *								failure.
+ *		is established (the commit of its start-up transaction), and the exit
+ *		callback that counts its end.  src/README tells a session's life.
  *
  * Every function here runs in the life of every connection: none may throw,
- * block on anything but our own LWLock, or do more than a hash look-up.
+ * block on anything but the store's LWLock, or do more than a hash look-up.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "access/genam.h"
 #include "access/htup_details.h"

@@ -20,9 +20,9 @@
  * including those that saw none of its sessions (they count as zeros).
  */
 int64
-pgps_window_samples(const pgpsActivity *a, int64 samples_taken)
+pgps_window_samples(int64 window_start_no, int64 samples_taken)
 {
-	return Max(samples_taken - a->window_start_no, 0);
+	return Max(samples_taken - window_start_no, 0);
 }
 
 /* The window a rate is taken over: since first seen, at least a second */

@@ -3,20 +3,13 @@
  * history.c
  *		The bounded history: time buckets of history_interval seconds, with
  *		one row per key that had sessions or connections in the bucket.  This
- *		file is the ring's only reader and writer.
+ *		file is the ring's only reader and writer (src/README tells a
+ *		bucket's life).
  *
  * Memory is fixed at start: a ring of history_size buckets and a ring of
- * history_rows rows, the rows of a bucket next to each other.  While a
- * bucket fills, each entry accumulates its part of it (pgpsBucketPart);
- * the first sample past the bucket's end closes it, copying one row per key
- * that was busy into the ring.  When either ring is full the oldest bucket
- * goes, with its rows.
- *
- * Locking: the ring (heads, tails, buckets, rows) is under history_lock;
- * the bucket being filled is under the sample lock, which the sampler
- * holds.  Closing a bucket holds the sample lock, the store lock shared and
- * history_lock exclusive; readers hold history_lock shared; a reset holds
- * the store lock exclusive and then history_lock.
+ * history_rows rows, the rows of a bucket next to each other.  The ring is
+ * under history_lock; the bucket being filled is under the sample lock,
+ * which the sampler holds.
  *
  *-------------------------------------------------------------------------
  */

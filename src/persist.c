@@ -55,7 +55,7 @@
 
 typedef struct pgpsDumpHeader
 {
-	/* these ten fields stay at these offsets in every format */
+	/* the fields up to part_size keep their offsets in every later format */
 	uint32		magic;
 	uint32		format;
 	uint32		pg_major;		/* PG_VERSION_NUM / 100 */
@@ -69,6 +69,10 @@ typedef struct pgpsDumpHeader
 	int64		nentries;
 	int64		nbuckets;
 	int64		nrows;
+	uint32		key_size;		/* the parts of an entry */
+	uint32		churn_size;
+	uint32		activity_size;
+	uint32		part_size;
 	pgpsGlobalStats stats;
 } pgpsDumpHeader;
 
@@ -81,6 +85,44 @@ typedef struct pgpsDumpEntry
 	pgpsActivity activity;
 	pgpsBucketPart bucket;
 } pgpsDumpEntry;
+
+/*
+ * Format 2, written by pgpool_stats 1.0, is still read, so that updating
+ * the library keeps the statistics: its entries are laid out as format 3's
+ * (1.0's activity carried the bucket part at its end), its header held the
+ * global figures field by field and the bucket being filled, and its
+ * history had no part of its own.  Frozen: never change it.
+ */
+#define PGPS_DUMP_FORMAT_1_0	2
+
+typedef struct pgpsDumpHeaderV2
+{
+	uint32		magic;
+	uint32		format;
+	uint32		pg_major;
+	uint32		key_size;
+	uint32		churn_size;
+	uint32		activity_size;	/* activity and bucket part */
+	uint32		bucket_size;
+	uint32		row_size;
+	uint32		hist_buckets;
+	uint32		count_buckets;
+	int64		nentries;
+	int64		nbuckets;
+	int64		nrows;
+	TimestampTz stats_reset;
+	int64		evicted;
+	int64		dropped;
+	int64		samples_taken;
+	int64		rows_lost;
+	int32		peak_sessions;
+	TimestampTz last_sample;
+	double		total_sample_us;
+	double		max_sample_us;
+	TimestampTz cur_bucket_start;
+	TimestampTz cur_bucket_end;
+	int64		cur_bucket_samples;
+} pgpsDumpHeaderV2;
 
 /* The file being written, and its running CRC */
 typedef struct DumpFile
@@ -179,6 +221,10 @@ dump_statistics(int code, Datum arg)
 	header.history_size = sizeof(pgpsHistoryDump);
 	header.hist_buckets = PGPS_HIST_BUCKETS;
 	header.count_buckets = PGPS_COUNT_BUCKETS;
+	header.key_size = sizeof(pgpsKey);
+	header.churn_size = sizeof(pgpsChurn);
+	header.activity_size = sizeof(pgpsActivity);
+	header.part_size = sizeof(pgpsBucketPart);
 	header.nentries = pgps_entry_count();
 	pgps_history_dump_state(&history, &header.nbuckets, &header.nrows);
 	header.stats = pgps_stats_copy();
@@ -215,16 +261,21 @@ error_unlink:
 	unlink(PGPS_DUMP_FILE ".tmp");
 }
 
-/* Why a file cannot be loaded, or NULL if its header is ours */
+/* The counts of a header, within what a file can hold */
+static bool
+counts_valid(int64 nentries, int64 nbuckets, int64 nrows)
+{
+	return nentries >= 0 && nbuckets >= 0 && nrows >= 0 &&
+		nentries <= PG_INT32_MAX && nbuckets <= PG_INT32_MAX &&
+		nrows <= PG_INT32_MAX;
+}
+
+/* Why a format 3 file cannot be loaded, or NULL if its header is ours */
 static const char *
 header_problem(const pgpsDumpHeader *h, size_t file_size)
 {
 	uint64		expected;
 
-	if (h->magic != PGPS_DUMP_MAGIC)
-		return "not a pgpool_stats statistics file";
-	if (h->format != PGPS_DUMP_FORMAT)
-		return "written in another format version";
 	if (h->pg_major != PG_VERSION_NUM / 100)
 		return "written by another PostgreSQL major version";
 	if (h->header_size != sizeof(pgpsDumpHeader) ||
@@ -232,18 +283,67 @@ header_problem(const pgpsDumpHeader *h, size_t file_size)
 		h->bucket_size != sizeof(pgpsHistBucket) ||
 		h->row_size != sizeof(pgpsHistRow) ||
 		h->history_size != sizeof(pgpsHistoryDump) ||
+		h->key_size != sizeof(pgpsKey) || h->churn_size != sizeof(pgpsChurn) ||
+		h->activity_size != sizeof(pgpsActivity) ||
+		h->part_size != sizeof(pgpsBucketPart) ||
 		h->hist_buckets != PGPS_HIST_BUCKETS ||
 		h->count_buckets != PGPS_COUNT_BUCKETS)
 		return "written by a build with another layout";
-	if (h->nentries < 0 || h->nbuckets < 0 || h->nrows < 0 ||
-		h->nentries > PG_INT32_MAX || h->nbuckets > PG_INT32_MAX ||
-		h->nrows > PG_INT32_MAX)
+	if (!counts_valid(h->nentries, h->nbuckets, h->nrows))
 		return "corrupt header";
 	expected = sizeof(pgpsDumpHeader) + h->nentries * sizeof(pgpsDumpEntry) +
 		sizeof(pgpsHistoryDump) + h->nbuckets * sizeof(pgpsHistBucket) +
 		h->nrows * sizeof(pgpsHistRow) + sizeof(pg_crc32c);
 	if (expected != file_size)
 		return "truncated or of the wrong size";
+	return NULL;
+}
+
+/*
+ * Why a format 2 file (pgpool_stats 1.0) cannot be loaded, or NULL; if it
+ * can, *h gets its header in format 3's terms and *history the history's
+ * own part.
+ */
+static const char *
+header_problem_v2(const pgpsDumpHeaderV2 *v2, size_t file_size,
+				  pgpsDumpHeader *h, pgpsHistoryDump *history)
+{
+	uint64		expected;
+
+	if (v2->pg_major != PG_VERSION_NUM / 100)
+		return "written by another PostgreSQL major version";
+	if (v2->key_size != sizeof(pgpsKey) || v2->churn_size != sizeof(pgpsChurn) ||
+		v2->activity_size != sizeof(pgpsActivity) + sizeof(pgpsBucketPart) ||
+		v2->bucket_size != sizeof(pgpsHistBucket) ||
+		v2->row_size != sizeof(pgpsHistRow) ||
+		v2->hist_buckets != PGPS_HIST_BUCKETS ||
+		v2->count_buckets != PGPS_COUNT_BUCKETS)
+		return "written by a build with another layout";
+	if (!counts_valid(v2->nentries, v2->nbuckets, v2->nrows))
+		return "corrupt header";
+	expected = sizeof(pgpsDumpHeaderV2) + v2->nentries * sizeof(pgpsDumpEntry) +
+		v2->nbuckets * sizeof(pgpsHistBucket) + v2->nrows * sizeof(pgpsHistRow) +
+		sizeof(pg_crc32c);
+	if (expected != file_size)
+		return "truncated or of the wrong size";
+
+	memset(h, 0, sizeof(pgpsDumpHeader));
+	h->nentries = v2->nentries;
+	h->nbuckets = v2->nbuckets;
+	h->nrows = v2->nrows;
+	h->stats.stats_reset = v2->stats_reset;
+	h->stats.evicted = v2->evicted;
+	h->stats.dropped = v2->dropped;
+	h->stats.samples_taken = v2->samples_taken;
+	h->stats.last_sample = v2->last_sample;
+	h->stats.total_sample_us = v2->total_sample_us;
+	h->stats.max_sample_us = v2->max_sample_us;
+	h->stats.peak_sessions = v2->peak_sessions;
+	memset(history, 0, sizeof(pgpsHistoryDump));
+	history->cur_start = v2->cur_bucket_start;
+	history->cur_end = v2->cur_bucket_end;
+	history->cur_samples = v2->cur_bucket_samples;
+	history->rows_lost = v2->rows_lost;
 	return NULL;
 }
 
@@ -263,13 +363,54 @@ typedef struct DumpBody
 	pgpsHistRow *rows;
 } DumpBody;
 
-static void
-split_body(const pgpsDumpHeader *h, char *data, DumpBody *body)
+/*
+ * Find the parts of a file read whole into data; false, with *problem, if
+ * its header is not one this library reads.  A format 2 file's history
+ * part is taken from its header into *history.
+ */
+static bool
+split_file(char *data, size_t size, pgpsDumpHeader *h,
+		   pgpsHistoryDump *history, DumpBody *body, const char **problem)
 {
-	body->entries = (pgpsDumpEntry *) data;
-	body->history = (pgpsHistoryDump *) (body->entries + h->nentries);
-	body->buckets = (pgpsHistBucket *) (body->history + 1);
+	uint32		magic;
+	uint32		format;
+	char	   *p;
+
+	if (size < sizeof(pgpsDumpHeaderV2) + sizeof(pg_crc32c))
+	{
+		*problem = "truncated";
+		return false;
+	}
+	memcpy(&magic, data, sizeof(magic));
+	memcpy(&format, data + sizeof(magic), sizeof(format));
+	if (magic != PGPS_DUMP_MAGIC)
+		*problem = "not a pgpool_stats statistics file";
+	else if (format == PGPS_DUMP_FORMAT && size >= sizeof(pgpsDumpHeader))
+	{
+		memcpy(h, data, sizeof(pgpsDumpHeader));
+		*problem = header_problem(h, size);
+		p = data + sizeof(pgpsDumpHeader);
+		body->entries = (pgpsDumpEntry *) p;
+		body->history = (pgpsHistoryDump *) (body->entries + h->nentries);
+		body->buckets = (pgpsHistBucket *) (body->history + 1);
+	}
+	else if (format == PGPS_DUMP_FORMAT_1_0)
+	{
+		pgpsDumpHeaderV2 v2;
+
+		memcpy(&v2, data, sizeof(v2));
+		*problem = header_problem_v2(&v2, size, h, history);
+		p = data + sizeof(pgpsDumpHeaderV2);
+		body->entries = (pgpsDumpEntry *) p;
+		body->history = history;
+		body->buckets = (pgpsHistBucket *) (body->entries + h->nentries);
+	}
+	else
+		*problem = "written in another format version";
+	if (*problem != NULL)
+		return false;
 	body->rows = (pgpsHistRow *) (body->buckets + h->nbuckets);
+	return true;
 }
 
 /*
@@ -372,11 +513,12 @@ load_statistics(void)
 	struct stat st;
 	FILE	   *file = NULL;
 	char	   *data = NULL;
+	size_t		size;
 	pgpsDumpHeader header;
+	pgpsHistoryDump history;
+	DumpBody	body;
 	pg_crc32c	crc;
 	pg_crc32c	stored;
-	size_t		size;
-	DumpBody	body;
 	const char *problem = NULL;
 
 	if (stat(PGPS_DUMP_FILE, &st) != 0)
@@ -384,37 +526,25 @@ load_statistics(void)
 	if (!pgps_save)
 		goto done;
 
+	size = (size_t) st.st_size;
 	file = AllocateFile(PGPS_DUMP_FILE, PG_BINARY_R);
 	if (file == NULL)
 		problem = "could not be opened";
-	else if ((size_t) st.st_size < sizeof(header) + sizeof(crc) ||
-			 fread(&header, 1, sizeof(header), file) != sizeof(header))
+	else if ((data = MemoryContextAllocExtended(TopMemoryContext, Max(size, 1),
+												MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM)) == NULL)
+		problem = "too large to read";
+	else if (fread(data, 1, size, file) != size)
 		problem = "truncated";
-	else
-		problem = header_problem(&header, (size_t) st.st_size);
-
-	if (problem == NULL)
+	else if (split_file(data, size, &header, &history, &body, &problem))
 	{
-		size = st.st_size - sizeof(header) - sizeof(crc);
-		data = MemoryContextAllocExtended(TopMemoryContext, Max(size, 1),
-										  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-		if (data == NULL)
-			problem = "too large to read";
-		else if (fread(data, 1, size, file) != size ||
-				 fread(&stored, 1, sizeof(stored), file) != sizeof(stored))
-			problem = "truncated";
+		INIT_CRC32C(crc);
+		COMP_CRC32C(crc, data, size - sizeof(crc));
+		FIN_CRC32C(crc);
+		memcpy(&stored, data + size - sizeof(crc), sizeof(crc));
+		if (!EQ_CRC32C(crc, stored))
+			problem = "corrupt (checksum mismatch)";
 		else
-		{
-			INIT_CRC32C(crc);
-			COMP_CRC32C(crc, &header, sizeof(header));
-			COMP_CRC32C(crc, data, size);
-			FIN_CRC32C(crc);
-			split_body(&header, data, &body);
-			if (!EQ_CRC32C(crc, stored))
-				problem = "corrupt (checksum mismatch)";
-			else
-				problem = body_problem(&header, &body);
-		}
+			problem = body_problem(&header, &body);
 	}
 
 done:

@@ -275,7 +275,7 @@ extern double pgps_hist_percentile32(const uint32 *hist, int sub_bits,
 	pgps_hist_bucket((v), PGPS_COUNT_SUB_BITS, PGPS_COUNT_MAX_MSB)
 
 /* figures.c: figures derived from the counters, for views and rules alike */
-extern int64 pgps_window_samples(const pgpsActivity *a, int64 samples_taken);
+extern int64 pgps_window_samples(int64 window_start_no, int64 samples_taken);
 extern double pgps_window_seconds(TimestampTz first_seen, TimestampTz now);
 extern double pgps_lifetime_ms(const uint64 *hist, uint64 max_us,
 							   double fraction);

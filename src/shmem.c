@@ -5,28 +5,14 @@
  *		statistics, and the key store (the hash of entries, eviction, reset,
  *		snapshots, and the session slots the sampler reads).
  *
- * Note about locking (the whole order is in src/README):
- *
- * - Three LWLocks of the "pgpool_stats" tranche, always taken in this order:
- *	 sample_lock (exclusive: whoever takes a sample; shared: a reader that
- *	 needs the statistics and the sample count to agree), lock (the store),
- *	 history_lock (history.c's).
- * - The store lock protects the layout of the hash: look-ups hold it
- *	 shared, insertion, eviction and reset hold it exclusive.  An entry
- *	 with open connections is never removed, so a slot's entry pointer stays
- *	 valid while the session lives; the sampler reads slots holding the lock
- *	 shared, so no entry it finds there can go while it works.
- * - Each entry's spinlock protects its statistics.  A writer holds the
- *	 LWLock (either mode) and then the spinlock; a reader copies what it
- *	 needs out under the spinlock and builds tuples after releasing every
- *	 lock.
- * - While the LWLock is held exclusive no one can be updating any entry, so
- *	 eviction and reset read and write statistics without the spinlocks.
- * - The shared state's mutex protects its global statistics and the
- *	 worker's figures.
- * - Nothing in this file throws while holding a lock, and nothing here is
- *	 slow but the eviction scan, which runs only when the table is full and
- *	 then frees a twentieth of it.
+ * Locking (src/README has the whole order): look-ups and walks hold the
+ * store lock shared; insertion, eviction and reset hold it exclusive, and
+ * then touch statistics without the entries' spinlocks, since no one else
+ * can be updating one.  An entry with open connections is never removed,
+ * so a slot's entry pointer stays valid while the session lives.  Nothing
+ * here throws while holding a lock, and nothing is slow but the eviction
+ * scan, which runs only when the table is full and then frees a twentieth
+ * of it.
  *
  *-------------------------------------------------------------------------
  */

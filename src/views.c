@@ -19,13 +19,13 @@
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
-#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
-#include "utils/memutils.h"
 #include "utils/inet.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -365,8 +365,8 @@ static void
 activity_row(const ActivityCopy *a, bool full, const pgpsGlobalStats *stats,
 			 HTAB *trend, int ntrend, Datum *values, bool *nulls)
 {
-	pgpsActivity window = {.window_start_no = a->window_start_no};
-	int64		samples = pgps_window_samples(&window, stats->samples_taken);
+	int64		samples = pgps_window_samples(a->window_start_no,
+												  stats->samples_taken);
 	int64		zeros = pgps_zero_samples(samples, a->nonzero_samples);
 	pgpsCounts	latest;
 	TrendEntry *t;

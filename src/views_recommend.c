@@ -134,8 +134,7 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 static void
 add_key(App *app, const KeyPart *k, int64 samples_taken)
 {
-	pgpsActivity window = {.window_start_no = k->window_start_no};
-	int64		samples = pgps_window_samples(&window, samples_taken);
+	int64		samples = pgps_window_samples(k->window_start_no, samples_taken);
 	int			b;
 
 	app->clients++;

@@ -1,5 +1,6 @@
-# What survives what: a clean restart keeps every figure exactly; an
-# immediate stop or a crash starts empty; a bad statistics file is ignored
+# What survives what: a clean restart keeps every figure exactly, and so
+# does a file written by pgpool_stats 1.0; an immediate stop or a crash
+# starts empty; a bad statistics file is ignored
 # with a LOG line; a smaller table keeps what fits; a killed worker brings
 # crash recovery, not a crash loop.
 use strict;
@@ -103,6 +104,56 @@ $mon = bg_session($node, 'monitor');
 $after = $mon->query_safe($row);
 s/\|[^|]*$// for ($after);
 is($after, $before, 'after the failed start every figure is still the same');
+$mon->quit;
+
+# --- a file of pgpool_stats 1.0 (format 2): a library update keeps it all --
+# The same statistics rewritten as 1.0 wrote them: its header held the
+# global figures and the bucket being filled, its history had no part of
+# its own; its entries are laid out as today's.
+sub rewrite_as_format2
+{
+	my ($file) = @_;
+	open my $fh, '+<', $file or die $!;
+	binmode $fh;
+	local $/;
+	my $data = <$fh>;
+	my $f = file_layout(\$data);
+	my ($magic, undef, $major) = unpack 'L<3', $data;
+	my ($hist_buckets, $count_buckets) = unpack 'L<2', substr($data, 32, 8);
+	my ($key, $churn, $activity, $part) = unpack 'L<4', substr($data, 64, 16);
+	# the global statistics follow, in the order of pgpsGlobalStats
+	my ($reset, $evicted, $dropped, $samples, $last, $total_us, $max_us, $peak) =
+	  unpack 'q<5 d<2 l<', substr($data, 80, 60);
+	my ($cur_start, $cur_end, $cur_samples, $rows_lost) =
+	  unpack 'q<4', substr($data, $f->{history}, 32);
+	my $v2 = pack 'L<10 q<3 q<5 l< x4 q< d<2 q<3',
+	  $magic, 2, $major, $key, $churn, $activity + $part, $f->{bucket_size},
+	  $f->{row_size}, $hist_buckets, $count_buckets,
+	  $f->{nentries}, $f->{nbuckets}, $f->{nrows},
+	  $reset, $evicted, $dropped, $samples, $rows_lost, $peak,
+	  $last, $total_us, $max_us, $cur_start, $cur_end, $cur_samples;
+	die "a 1.0 header is 160 bytes" unless length($v2) == 160;
+	$v2 .= substr($data, $f->{header_size}, $f->{nentries} * $f->{entry_size});
+	$v2 .= substr($data, $f->{buckets});
+	substr($v2, -4) = pack 'L<', crc32c(substr($v2, 0, -4));
+	seek $fh, 0, 0;
+	truncate $fh, 0;
+	print $fh $v2;
+	close $fh;
+}
+
+$node->stop;
+rewrite_as_format2($file);
+my $v2_offset = -s $node->logfile;
+$node->start;
+like(slurp_file($node->logfile, $v2_offset),
+	qr/pgpool_stats: loaded (\d+) of \1 keys and (\d+) of \2 history buckets/,
+	'a file of pgpool_stats 1.0 is loaded whole');
+$mon = bg_session($node, 'monitor');
+$after = $mon->query_safe($row);
+s/\|[^|]*$// for ($after);
+is($after, $before, 'after it every churn and activity figure is the same');
+is($mon->query_safe($history), $history_before, 'and the history');
 $mon->quit;
 
 # --- immediate stop: nothing written, an empty start ----------------------
