@@ -97,8 +97,8 @@ next_row(int64 bucket_first_row)
 }
 
 /* A key's part of a new bucket: nothing yet, counted from its churn now */
-void
-pgps_history_part_init(pgpsBucketPart *part, const pgpsChurn *churn)
+static void
+part_init(pgpsBucketPart *part, const pgpsChurn *churn)
 {
 	memset(part, 0, sizeof(pgpsBucketPart));
 	part->base_connections = churn->connections;
@@ -157,7 +157,7 @@ close_entry(pgpsEntry *entry, void *arg)
 		row.sum_total = p->sum_total;
 		row.sum_active = p->sum_active;
 	}
-	pgps_history_part_init(p, &entry->churn);
+	part_init(p, &entry->churn);
 	pgps_entry_unlock(entry);
 
 	if (!busy || !cs->keep)

@@ -305,12 +305,20 @@ extern pgpsHistBucket *pgps_history_snapshot(int max_buckets, int *nbuckets,
 extern void pgps_history_counts(int64 *buckets, int64 *rows_lost);
 extern void pgps_history_reset(void);
 
+/*
+ * The C entry points of an SQL function in API versions 1.0 and 1.1 of the
+ * install scripts, both served by impl(fcinfo), which checks the number of
+ * columns the calling SQL declares (pgps_check_columns).
+ */
+#define PGPS_ENTRY_POINTS_1_0_1_1(name, impl) \
+	PG_FUNCTION_INFO_V1(name##_1_0); \
+	PG_FUNCTION_INFO_V1(name##_1_1); \
+	Datum name##_1_0(PG_FUNCTION_ARGS) { return impl(fcinfo); } \
+	Datum name##_1_1(PG_FUNCTION_ARGS) { return impl(fcinfo); }
+
 /* views.c: helpers the SQL functions share */
-extern Datum pgps_float8_or_null(double value, bool *isnull);
 extern bool pgps_sees_all_rows(void);
 extern bool pgps_sees_row(bool see_all, Oid userid);
-extern int	pgps_key_columns(const pgpsKey *key, bool full, Datum *values,
-							 bool *nulls);
 extern void pgps_check_columns(TupleDesc tupdesc, int expected);
 
 /* conn_hooks.c */

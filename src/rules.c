@@ -68,14 +68,16 @@ ceil_int(double value)
 	return (int) ceil(value - 1e-9);
 }
 
-int
-pgps_recommended_pool_size(double busy_p99, double headroom)
+/* The pool an application needs: its p99 of busy connections and headroom */
+static int
+recommended_pool_size(double busy_p99, double headroom)
 {
 	return Max(1, ceil_int(busy_p99 * (1.0 + headroom)));
 }
 
-int
-pgps_recommended_min_idle(double busy_p50)
+/* Connections worth keeping open when idle: its median busy */
+static int
+recommended_min_idle(double busy_p50)
 {
 	return Max(0, ceil_int(busy_p50));
 }
@@ -126,10 +128,10 @@ reason_oversized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 void
 pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 {
-	int			pool = pgps_recommended_pool_size(d->busy_p99, d->headroom);
+	int			pool = recommended_pool_size(d->busy_p99, d->headroom);
 
 	advice->pool_size = pool;
-	advice->min_idle = pgps_recommended_min_idle(d->busy_p50);
+	advice->min_idle = recommended_min_idle(d->busy_p50);
 
 	if (d->samples < PGPS_MIN_SAMPLES)
 	{

@@ -91,8 +91,6 @@ typedef struct pgpsServerAdvice
 } pgpsServerAdvice;
 
 extern const char *pgps_verdict_name(pgpsVerdict verdict);
-extern int	pgps_recommended_pool_size(double busy_p99, double headroom);
-extern int	pgps_recommended_min_idle(double busy_p50);
 extern void pgps_advise(const pgpsDemand *d, pgpsAdvice *advice);
 extern void pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
 								const pgpsAdvice *advice, int clients,

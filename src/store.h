@@ -99,8 +99,6 @@ pgps_entry_unlock(pgpsEntry *entry)
 extern void pgps_history_tick(TimestampTz now);
 extern void pgps_history_add_sample(pgpsBucketPart *part,
 									const pgpsCounts *counts);
-extern void pgps_history_part_init(pgpsBucketPart *part,
-								   const pgpsChurn *churn);
 
 /* The file's view of the ring (persist.c) */
 typedef bool (*pgpsWriteFn) (const void *data, size_t len, void *arg);

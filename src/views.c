@@ -32,19 +32,7 @@
 #include "pgpool_stats.h"
 #include "store.h"
 
-PG_FUNCTION_INFO_V1(pgpool_stats_connections_1_0);
-PG_FUNCTION_INFO_V1(pgpool_stats_connections_1_1);
-PG_FUNCTION_INFO_V1(pgpool_stats_activity_1_0);
-PG_FUNCTION_INFO_V1(pgpool_stats_activity_1_1);
-PG_FUNCTION_INFO_V1(pgpool_stats_history_1_0);
-PG_FUNCTION_INFO_V1(pgpool_stats_history_1_1);
-PG_FUNCTION_INFO_V1(pgpool_stats_info_1_0);
-PG_FUNCTION_INFO_V1(pgpool_stats_info_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_memory_1_1);
-PG_FUNCTION_INFO_V1(pgpool_stats_reset_1_0);
-PG_FUNCTION_INFO_V1(pgpool_stats_reset_1_1);
-PG_FUNCTION_INFO_V1(pgpool_stats_sample_1_0);
-PG_FUNCTION_INFO_V1(pgpool_stats_sample_1_1);
 
 /* Columns of each function, the same in 1.0 and 1.1 */
 #define CONNECTIONS_COLS	19
@@ -74,8 +62,8 @@ addr_datum(const pgpsAddr *addr, bool *isnull)
 }
 
 /* A float8 datum, NULL when the value is negative (meaning: none) */
-Datum
-pgps_float8_or_null(double value, bool *isnull)
+static Datum
+float8_or_null(double value, bool *isnull)
 {
 	*isnull = (value < 0);
 	return Float8GetDatum(*isnull ? 0 : value);
@@ -127,8 +115,8 @@ pgps_check_columns(TupleDesc tupdesc, int expected)
 }
 
 /* The key columns every view starts with: dbid, userid, name, address */
-int
-pgps_key_columns(const pgpsKey *key, bool full, Datum *values, bool *nulls)
+static int
+key_columns(const pgpsKey *key, bool full, Datum *values, bool *nulls)
 {
 	values[0] = ObjectIdGetDatum(key->dbid);
 	values[1] = ObjectIdGetDatum(key->userid);
@@ -167,7 +155,7 @@ connections_row(const ChurnCopy *copy, bool full, TimestampTz now,
 				TimestampTz stats_reset, Datum *values, bool *nulls)
 {
 	const pgpsChurn *c = &copy->churn;
-	int			i = pgps_key_columns(&copy->key, full, values, nulls);
+	int			i = key_columns(&copy->key, full, values, nulls);
 
 	values[i++] = Int64GetDatum(c->connections);
 	values[i++] = Int64GetDatum(c->disconnections);
@@ -176,23 +164,23 @@ connections_row(const ChurnCopy *copy, bool full, TimestampTz now,
 	values[i++] = Int32GetDatum(c->open_connections);
 	values[i++] = Float8GetDatum(c->connections /
 								 pgps_window_seconds(c->first_seen, now));
-	values[i] = pgps_float8_or_null(pgps_ms(pgps_mean(c->session_total_us,
+	values[i] = float8_or_null(pgps_ms(pgps_mean(c->session_total_us,
 													  c->disconnections)),
 									&nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(pgps_lifetime32_ms(c->session_hist,
+	values[i] = float8_or_null(pgps_lifetime32_ms(c->session_hist,
 													   c->session_max_us, 0.50),
 									&nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(pgps_lifetime32_ms(c->session_hist,
+	values[i] = float8_or_null(pgps_lifetime32_ms(c->session_hist,
 													   c->session_max_us, 0.95),
 									&nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(c->disconnections > 0 ?
+	values[i] = float8_or_null(c->disconnections > 0 ?
 									pgps_ms(c->session_max_us) : -1, &nulls[i]);
 	i++;
 	values[i++] = Int64GetDatum(c->short_sessions);
-	values[i] = pgps_float8_or_null(pgps_ms(pgps_mean(c->setup_total_us,
+	values[i] = float8_or_null(pgps_ms(pgps_mean(c->setup_total_us,
 													  c->connections)),
 									&nulls[i]);
 	i++;
@@ -206,7 +194,7 @@ connections_row(const ChurnCopy *copy, bool full, TimestampTz now,
 }
 
 /* Connection churn, one row per key */
-static void
+static Datum
 connections(FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -235,21 +223,10 @@ connections(FunctionCallInfo fcinfo)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	pfree(copies);
-}
-
-Datum
-pgpool_stats_connections_1_0(PG_FUNCTION_ARGS)
-{
-	connections(fcinfo);
 	return (Datum) 0;
 }
 
-Datum
-pgpool_stats_connections_1_1(PG_FUNCTION_ARGS)
-{
-	connections(fcinfo);
-	return (Datum) 0;
-}
+PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_connections, connections)
 
 /*
  * The sparkline of one key: its max_active in each of the trend buckets,
@@ -371,7 +348,7 @@ activity_row(const ActivityCopy *a, bool full, const pgpsGlobalStats *stats,
 	pgpsCounts	latest;
 	TrendEntry *t;
 	int32		none[TREND_BUCKETS] = {0};
-	int			i = pgps_key_columns(&a->key, full, values, nulls);
+	int			i = key_columns(&a->key, full, values, nulls);
 
 	memset(&latest, 0, sizeof(latest));
 	if (a->last_sample_no == stats->samples_taken && samples > 0)
@@ -384,13 +361,13 @@ activity_row(const ActivityCopy *a, bool full, const pgpsGlobalStats *stats,
 	values[i++] = Int32GetDatum(latest.waiting);
 	values[i++] = Int32GetDatum(a->peak_total);
 	values[i++] = Int32GetDatum(a->peak_active);
-	values[i] = pgps_float8_or_null(pgps_mean(a->sum_active, samples), &nulls[i]);
+	values[i] = float8_or_null(pgps_mean(a->sum_active, samples), &nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(pgps_count32_percentile(a->hist_active, zeros,
+	values[i] = float8_or_null(pgps_count32_percentile(a->hist_active, zeros,
 															0.95, a->peak_active),
 									&nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(pgps_count32_percentile(a->hist_active, zeros,
+	values[i] = float8_or_null(pgps_count32_percentile(a->hist_active, zeros,
 															0.99, a->peak_active),
 									&nulls[i]);
 	i++;
@@ -404,7 +381,7 @@ activity_row(const ActivityCopy *a, bool full, const pgpsGlobalStats *stats,
 }
 
 /* State counts and their statistics, one row per key */
-static void
+static Datum
 activity(FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -436,24 +413,13 @@ activity(FunctionCallInfo fcinfo)
 					 &stats, trend, ntrend, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-}
-
-Datum
-pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
-{
-	activity(fcinfo);
 	return (Datum) 0;
 }
 
-Datum
-pgpool_stats_activity_1_1(PG_FUNCTION_ARGS)
-{
-	activity(fcinfo);
-	return (Datum) 0;
-}
+PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_activity, activity)
 
 /* One row per closed history bucket and key */
-static void
+static Datum
 history(FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -484,14 +450,14 @@ history(FunctionCallInfo fcinfo)
 			memset(nulls, 0, sizeof(nulls));
 			values[i++] = TimestampTzGetDatum(buckets[b].start);
 			values[i++] = TimestampTzGetDatum(buckets[b].end);
-			i += pgps_key_columns(&row->key, pgps_sees_row(see_all, row->key.userid),
+			i += key_columns(&row->key, pgps_sees_row(see_all, row->key.userid),
 								  &values[i], &nulls[i]);
 			values[i++] = Int64GetDatum(samples);
-			values[i] = pgps_float8_or_null(pgps_mean(row->sum_total, samples),
+			values[i] = float8_or_null(pgps_mean(row->sum_total, samples),
 											&nulls[i]);
 			i++;
 			values[i++] = Int32GetDatum(row->max_total);
-			values[i] = pgps_float8_or_null(pgps_mean(row->sum_active, samples),
+			values[i] = float8_or_null(pgps_mean(row->sum_active, samples),
 											&nulls[i]);
 			i++;
 			values[i++] = Int32GetDatum(row->max_active);
@@ -502,21 +468,10 @@ history(FunctionCallInfo fcinfo)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
-}
-
-Datum
-pgpool_stats_history_1_0(PG_FUNCTION_ARGS)
-{
-	history(fcinfo);
 	return (Datum) 0;
 }
 
-Datum
-pgpool_stats_history_1_1(PG_FUNCTION_ARGS)
-{
-	history(fcinfo);
-	return (Datum) 0;
-}
+PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_history, history)
 
 /* One row about the extension itself */
 static Datum
@@ -546,10 +501,10 @@ info(FunctionCallInfo fcinfo)
 	values[i++] = Int64GetDatum(stats.samples_taken);
 	values[i] = timestamp_or_null(stats.last_sample, &nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(pgps_mean(stats.total_sample_us,
+	values[i] = float8_or_null(pgps_mean(stats.total_sample_us,
 											  stats.samples_taken), &nulls[i]);
 	i++;
-	values[i] = pgps_float8_or_null(stats.samples_taken > 0 ?
+	values[i] = float8_or_null(stats.samples_taken > 0 ?
 									stats.max_sample_us : -1, &nulls[i]);
 	i++;
 	values[i++] = Int64GetDatum(pgps_entry_count());
@@ -567,17 +522,7 @@ info(FunctionCallInfo fcinfo)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-Datum
-pgpool_stats_info_1_0(PG_FUNCTION_ARGS)
-{
-	return info(fcinfo);
-}
-
-Datum
-pgpool_stats_info_1_1(PG_FUNCTION_ARGS)
-{
-	return info(fcinfo);
-}
+PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_info, info)
 
 /* The parts of the shared memory region, one row each */
 Datum
@@ -606,33 +551,22 @@ pgpool_stats_memory_1_1(PG_FUNCTION_ARGS)
 }
 
 /* Take a sample now; returns the number of client sessions it saw */
-Datum
-pgpool_stats_sample_1_0(PG_FUNCTION_ARGS)
+static Datum
+sample(FunctionCallInfo fcinfo)
 {
 	pgps_check_loaded();
 	PG_RETURN_INT32(pgps_sample());
 }
 
-Datum
-pgpool_stats_sample_1_1(PG_FUNCTION_ARGS)
-{
-	pgps_check_loaded();
-	PG_RETURN_INT32(pgps_sample());
-}
+PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_sample, sample)
 
 /* Forget all statistics but the open connections of live sessions */
-Datum
-pgpool_stats_reset_1_0(PG_FUNCTION_ARGS)
+static Datum
+reset(FunctionCallInfo fcinfo)
 {
 	pgps_check_loaded();
 	pgps_reset_all();
 	PG_RETURN_VOID();
 }
 
-Datum
-pgpool_stats_reset_1_1(PG_FUNCTION_ARGS)
-{
-	pgps_check_loaded();
-	pgps_reset_all();
-	PG_RETURN_VOID();
-}
+PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_reset, reset)

@@ -28,10 +28,6 @@
 #include "rules.h"
 #include "store.h"
 
-PG_FUNCTION_INFO_V1(pgpool_stats_recommendations_1_0);
-PG_FUNCTION_INFO_V1(pgpool_stats_recommendations_1_1);
-PG_FUNCTION_INFO_V1(pgpool_stats_server_1_0);
-PG_FUNCTION_INFO_V1(pgpool_stats_server_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_0);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_server_1_1);
@@ -250,7 +246,7 @@ gather_apps(pgpsGlobalStats *stats)
 }
 
 /* Pool-sizing recommendations, one row per application */
-static void
+static Datum
 recommendations(FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -293,21 +289,10 @@ recommendations(FunctionCallInfo fcinfo)
 		Assert(i == RECOMMENDATION_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-}
-
-Datum
-pgpool_stats_recommendations_1_0(PG_FUNCTION_ARGS)
-{
-	recommendations(fcinfo);
 	return (Datum) 0;
 }
 
-Datum
-pgpool_stats_recommendations_1_1(PG_FUNCTION_ARGS)
-{
-	recommendations(fcinfo);
-	return (Datum) 0;
-}
+PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_recommendations, recommendations)
 
 /* The composite result type of a function returning one row */
 static TupleDesc
@@ -366,17 +351,7 @@ server(FunctionCallInfo fcinfo)
 	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 
-Datum
-pgpool_stats_server_1_0(PG_FUNCTION_ARGS)
-{
-	return server(fcinfo);
-}
-
-Datum
-pgpool_stats_server_1_1(PG_FUNCTION_ARGS)
-{
-	return server(fcinfo);
-}
+PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_server, server)
 
 /* A share argument: NULL gives the default, else it must be in [0, 1] */
 static double

@@ -85,7 +85,7 @@ psql_ -c "
 SELECT to_char(bucket_start, 'HH24:MI:SS') AS bucket, application_name, samples,
        round(total_avg::numeric, 1) AS total_avg, total_max,
        round(active_avg::numeric, 1) AS active_avg, active_max,
-       idle_in_transaction_max AS max_iit, connections, disconnections
+       idle_in_transaction_max AS iit_max, connections, disconnections
   FROM pgpool_stats_history
  WHERE bucket_start >= (SELECT max(bucket_start) FROM pgpool_stats_history) - interval '4 s'
    AND application_name NOT IN ('psql', 'setup')
@@ -93,6 +93,8 @@ SELECT to_char(bucket_start, 'HH24:MI:SS') AS bucket, application_name, samples,
 
 echo "pgpool_stats_info: the extension itself"
 psql_ -x -c "SELECT * FROM pgpool_stats_info"
+echo "pgpool_stats_memory: its shared memory by part"
+psql_ -c "SELECT * FROM pgpool_stats_memory"
 
 echo "pgpool_stats_recommendations: a verdict and a pool size per application"
 psql_ -c "
