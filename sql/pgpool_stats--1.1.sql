@@ -286,16 +286,19 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 CREATE VIEW pgpool_stats_memory AS
     SELECT * FROM pgpool_stats_memory();
 
--- Take a sample now; returns the number of client sessions it saw
+-- Take a sample now; returns the number of client sessions it saw.
+-- sample() and reset() change only the extension's shared memory, which
+-- every process of the server attaches, parallel workers included: they are
+-- PARALLEL SAFE, as the server's pg_stat_reset() is.
 CREATE FUNCTION pgpool_stats_sample()
 RETURNS integer
 AS 'MODULE_PATHNAME', 'pgpool_stats_sample_1_1'
-LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 CREATE FUNCTION pgpool_stats_reset()
 RETURNS void
 AS 'MODULE_PATHNAME', 'pgpool_stats_reset_1_1'
-LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 REVOKE ALL ON FUNCTION pgpool_stats_sample() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgpool_stats_reset() FROM PUBLIC;
@@ -341,6 +344,6 @@ COMMENT ON FUNCTION pgpool_stats_memory() IS
 COMMENT ON VIEW pgpool_stats_memory IS
     'the extension''s shared memory region by part: items, bytes per item, bytes';
 COMMENT ON FUNCTION pgpool_stats_sample() IS
-    'takes a sample now and returns the client sessions it saw (runs in the leader only: it changes the extension''s shared state)';
+    'takes a sample now and returns the client sessions it saw';
 COMMENT ON FUNCTION pgpool_stats_reset() IS
-    'forgets every statistic but the open connections of live sessions (runs in the leader only: it changes the extension''s shared state)';
+    'forgets every statistic but the open connections of live sessions';
