@@ -4,9 +4,12 @@
 \echo Use "ALTER EXTENSION pgpool_stats UPDATE TO '1.1'" to load this file. \quit
 
 -- 1.1 names every figure by one scheme and shows dbid and userid in the
--- views: the functions' columns are renamed, which CREATE OR REPLACE cannot
--- do, so every 1.0 view and function goes and its 1.1 version is made.
--- Nothing is kept in them: the statistics live in shared memory.
+-- views: the functions' columns and advise()'s arguments are renamed, which
+-- CREATE OR REPLACE cannot do, so those views and functions go and their
+-- 1.1 versions are made, with the privileges of a fresh install (as
+-- pg_stat_statements' updates do).  sample() and reset() keep their
+-- signatures: they are replaced, and keep any EXECUTE granted on them.
+-- Nothing is kept in the objects: the statistics live in shared memory.
 DROP VIEW pgpool_stats_connections;
 DROP VIEW pgpool_stats_activity;
 DROP VIEW pgpool_stats_history;
@@ -20,8 +23,6 @@ DROP FUNCTION pgpool_stats_recommendations();
 DROP FUNCTION pgpool_stats_server();
 DROP FUNCTION pgpool_stats_info();
 DROP FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision);
-DROP FUNCTION pgpool_stats_sample();
-DROP FUNCTION pgpool_stats_reset();
 
 -- Connection churn per key (database, role, application_name, client address)
 CREATE FUNCTION pgpool_stats_connections(
@@ -310,18 +311,18 @@ CREATE VIEW pgpool_stats_memory AS
 -- sample() and reset() change only the extension's shared memory, which
 -- every process of the server attaches, parallel workers included: they are
 -- PARALLEL SAFE, as the server's pg_stat_reset() is.
-CREATE FUNCTION pgpool_stats_sample()
+CREATE OR REPLACE FUNCTION pgpool_stats_sample()
 RETURNS integer
 AS 'MODULE_PATHNAME', 'pgpool_stats_sample_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
-CREATE FUNCTION pgpool_stats_reset()
+CREATE OR REPLACE FUNCTION pgpool_stats_reset()
 RETURNS void
 AS 'MODULE_PATHNAME', 'pgpool_stats_reset_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
-REVOKE ALL ON FUNCTION pgpool_stats_sample() FROM PUBLIC;
-REVOKE ALL ON FUNCTION pgpool_stats_reset() FROM PUBLIC;
+-- sample() and reset() keep the privileges they had: revoked from PUBLIC
+-- by 1.0, granted since by the administrator
 
 GRANT SELECT ON pgpool_stats_connections TO PUBLIC;
 GRANT SELECT ON pgpool_stats_activity TO PUBLIC;

@@ -29,8 +29,15 @@ SELECT avg_sample_us <= max_sample_us AS sample_times FROM pgpool_stats_info;
 SELECT pgpool_stats_sample() >= 1 AS sampled;
 SELECT verdict FROM pgpool_stats_advise(600, typical_open => 30, busy_p99 => 2);
 SELECT * FROM pgpool_stats_advise(600, iit_share => 2);
+-- who may reset and sample keeps that right through the update
+CREATE ROLE pgps_resetter;
+GRANT EXECUTE ON FUNCTION pgpool_stats_reset(), pgpool_stats_sample() TO pgps_resetter;
 ALTER EXTENSION pgpool_stats UPDATE TO '1.1';
 SELECT extversion FROM pg_extension WHERE extname = 'pgpool_stats';
+SELECT has_function_privilege('pgps_resetter', 'pgpool_stats_reset()', 'EXECUTE') AS may_reset,
+       has_function_privilege('pgps_resetter', 'pgpool_stats_sample()', 'EXECUTE') AS may_sample,
+       has_function_privilege('public', 'pgpool_stats_reset()', 'EXECUTE') AS public_may_reset;
+REVOKE EXECUTE ON FUNCTION pgpool_stats_reset(), pgpool_stats_sample() FROM pgps_resetter;
 :describe \gset updated_
 
 -- the same objects, described alike
@@ -52,3 +59,4 @@ SELECT * FROM pgpool_stats_advise(600, idle_in_transaction_share => 2);
 \c :regress_db
 DROP DATABASE pgps_fresh;
 DROP DATABASE pgps_updated;
+DROP ROLE pgps_resetter;

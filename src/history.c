@@ -52,7 +52,10 @@ pgps_history_shmem_size(void)
 	return add_size(size, mul_size(pgps_history_rows, sizeof(pgpsHistRow)));
 }
 
-/* Lay the ring out at place, or attach to it (found); shmem.c calls this */
+/*
+ * Lay the ring out at place, with its lock, or attach to it (found: the
+ * lock is already in place); shmem.c calls this.
+ */
 void
 pgps_history_shmem_init(void *place, bool found, LWLock *lock)
 {

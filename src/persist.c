@@ -231,7 +231,9 @@ dump_statistics(int code, Datum arg)
 
 	out.file = file;
 	INIT_CRC32C(out.crc);
-	if (write_crc(&header, sizeof(header), &out))
+	if (!write_crc(&header, sizeof(header), &out))
+		out.file = NULL;
+	else
 		pgps_entry_foreach(dump_entry, &out);
 	ok = out.file != NULL && write_crc(&history, sizeof(history), &out) &&
 		pgps_history_write(write_crc, &out);
@@ -374,41 +376,51 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 {
 	uint32		magic;
 	uint32		format;
-	char	   *p;
+	pgpsDumpHeaderV2 v2;
 
+	*problem = NULL;
 	if (size < sizeof(pgpsDumpHeaderV2) + sizeof(pg_crc32c))
-	{
 		*problem = "truncated";
-		return false;
-	}
-	memcpy(&magic, data, sizeof(magic));
-	memcpy(&format, data + sizeof(magic), sizeof(format));
-	if (magic != PGPS_DUMP_MAGIC)
-		*problem = "not a pgpool_stats statistics file";
-	else if (format == PGPS_DUMP_FORMAT && size >= sizeof(pgpsDumpHeader))
+	else
 	{
-		memcpy(h, data, sizeof(pgpsDumpHeader));
-		*problem = header_problem(h, size);
-		p = data + sizeof(pgpsDumpHeader);
-		body->entries = (pgpsDumpEntry *) p;
+		memcpy(&magic, data, sizeof(magic));
+		memcpy(&format, data + sizeof(magic), sizeof(format));
+		if (magic != PGPS_DUMP_MAGIC)
+			*problem = "not a pgpool_stats statistics file";
+		else if (format == PGPS_DUMP_FORMAT)
+		{
+			if (size < sizeof(pgpsDumpHeader))
+				*problem = "truncated";
+			else
+			{
+				memcpy(h, data, sizeof(pgpsDumpHeader));
+				*problem = header_problem(h, size);
+			}
+		}
+		else if (format == PGPS_DUMP_FORMAT_1_0)
+		{
+			memcpy(&v2, data, sizeof(v2));
+			*problem = header_problem_v2(&v2, size, h, history);
+		}
+		else
+			*problem = "written in another format version";
+	}
+	if (*problem != NULL)
+		return false;
+
+	/* the header was checked against the file's size: the parts are in it */
+	if (format == PGPS_DUMP_FORMAT)
+	{
+		body->entries = (pgpsDumpEntry *) (data + sizeof(pgpsDumpHeader));
 		body->history = (pgpsHistoryDump *) (body->entries + h->nentries);
 		body->buckets = (pgpsHistBucket *) (body->history + 1);
 	}
-	else if (format == PGPS_DUMP_FORMAT_1_0)
+	else
 	{
-		pgpsDumpHeaderV2 v2;
-
-		memcpy(&v2, data, sizeof(v2));
-		*problem = header_problem_v2(&v2, size, h, history);
-		p = data + sizeof(pgpsDumpHeaderV2);
-		body->entries = (pgpsDumpEntry *) p;
+		body->entries = (pgpsDumpEntry *) (data + sizeof(pgpsDumpHeaderV2));
 		body->history = history;
 		body->buckets = (pgpsHistBucket *) (body->entries + h->nentries);
 	}
-	else
-		*problem = "written in another format version";
-	if (*problem != NULL)
-		return false;
 	body->rows = (pgpsHistRow *) (body->buckets + h->nbuckets);
 	return true;
 }

@@ -166,14 +166,15 @@ pgps_memory_parts(pgpsMemoryPart *parts)
 		"session slots", pgps_num_slots(), sizeof(pgpsSlot),
 		layout.history - layout.slots
 	};
+	/* the ring's own state and alignment count with its buckets */
 	parts[i++] = (pgpsMemoryPart) {
 		"history buckets", pgps_history_size, sizeof(pgpsHistBucket),
-		(int64) pgps_history_size * sizeof(pgpsHistBucket)
+		layout.hash_header - layout.history -
+		(int64) pgps_history_rows * sizeof(pgpsHistRow)
 	};
 	parts[i++] = (pgpsMemoryPart) {
 		"history rows", pgps_history_rows, sizeof(pgpsHistRow),
-		layout.hash_header - layout.history -
-		(int64) pgps_history_size * sizeof(pgpsHistBucket)
+		(int64) pgps_history_rows * sizeof(pgpsHistRow)
 	};
 	parts[i++] = (pgpsMemoryPart) {
 		"hash header", 1, layout.carve - layout.hash_header,
@@ -233,7 +234,7 @@ pgps_shmem_startup(void)
 	int			flags;
 	pgpsLayout	layout;
 	char	   *base;
-	LWLockPadded *locks;
+	LWLock	   *history_lock = NULL;
 
 	pgps_state = NULL;
 	pgps_hash = NULL;
@@ -254,9 +255,11 @@ pgps_shmem_startup(void)
 	compute_layout(&layout, &info, &flags);
 	pgps_state = ShmemInitStruct("pgpool_stats", layout.total, &found);
 	base = (char *) pgps_state;
-	locks = GetNamedLWLockTranche("pgpool_stats");
 	if (!found)
 	{
+		/* only the postmaster has the tranche's requests: look it up once */
+		LWLockPadded *locks = GetNamedLWLockTranche("pgpool_stats");
+
 		memset(pgps_state, 0, layout.history);
 		pgps_state->lock = &locks[0].lock;
 		pgps_state->sample_lock = &locks[1].lock;
@@ -266,10 +269,11 @@ pgps_shmem_startup(void)
 		pgps_state->carve_start = layout.carve;
 		pgps_state->carve_size = layout.total - layout.carve;
 		pgps_state->carve_used = 0;
+		history_lock = &locks[2].lock;
 	}
 	else
 		flags |= HASH_ATTACH;
-	pgps_history_shmem_init(base + layout.history, found, &locks[2].lock);
+	pgps_history_shmem_init(base + layout.history, found, history_lock);
 
 	info.hctl = (HASHHDR *) (base + layout.hash_header);
 	pgps_hash = hash_create("pgpool_stats hash", pgps_max_entries, &info, flags);
