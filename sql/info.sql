@@ -22,6 +22,7 @@ SELECT name, setting, unit, vartype, context, min_val, max_val, boot_val
 
 -- Out-of-range values are refused with their limits.
 ALTER SYSTEM SET pgpool_stats.short_session = 0;
+ALTER SYSTEM SET pgpool_stats.idle_in_transaction_threshold = '2h';
 ALTER SYSTEM SET pgpool_stats.sample_interval = 5;
 ALTER SYSTEM SET pgpool_stats.history_interval = '2 days';
 ALTER SYSTEM SET pgpool_stats.history_size = 1;

@@ -149,8 +149,10 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	a->sum_active += c->active;
 	a->sum_busy += busy;
 	a->longest_iit_us = Max(a->longest_iit_us, entry->scratch_iit_us);
-	if (iit > 0)
-		a->iit_samples++;
+	/* a transaction idle between its statements for a moment is normal */
+	if (iit > 0 &&
+		entry->scratch_iit_us >= (int64) pgps_iit_threshold_ms * 1000)
+		a->long_iit_samples++;
 	pgps_hist_add(a->hist_active, pgps_count_bucket(c->active));
 	pgps_hist_add(a->hist_busy, pgps_count_bucket(busy));
 	pgps_hist_add(a->hist_total, pgps_count_bucket(c->total));

@@ -363,6 +363,7 @@ typedef struct DumpBody
 	pgpsHistoryDump *history;
 	pgpsHistBucket *buckets;
 	pgpsHistRow *rows;
+	bool		from_1_0;		/* format 2 */
 } DumpBody;
 
 /*
@@ -409,6 +410,7 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 		return false;
 
 	/* the header was checked against the file's size: the parts are in it */
+	body->from_1_0 = (format == PGPS_DUMP_FORMAT_1_0);
 	if (format == PGPS_DUMP_FORMAT)
 	{
 		body->entries = (pgpsDumpEntry *) (data + sizeof(pgpsDumpHeader));
@@ -498,6 +500,15 @@ apply_dump(const pgpsDumpHeader *h, const DumpBody *body)
 		pgpsDumpEntry *e = &body->entries[i];
 
 		clean_key(&e->key);
+
+		/*
+		 * 1.0 counted every sample with a session idle in a transaction, a
+		 * moment between statements included; 1.1 counts only those idle
+		 * for at least idle_in_transaction_threshold.  The old count is not
+		 * that, so it is not carried over.
+		 */
+		if (body->from_1_0)
+			e->activity.long_iit_samples = 0;
 		if (pgps_entry_restore(&e->key, e->last_seen, &e->churn, &e->activity,
 							   &e->bucket))
 			loaded++;

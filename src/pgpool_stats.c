@@ -23,6 +23,7 @@ PG_MODULE_MAGIC;
 int			pgps_max_entries = 1000;
 bool		pgps_track_client_addr = true;
 int			pgps_short_session_ms = 1000;
+int			pgps_iit_threshold_ms = 1000;
 int			pgps_sample_interval_ms = 100;
 int			pgps_history_interval_s = 60;
 int			pgps_history_size = 1440;
@@ -85,6 +86,17 @@ define_settings(void)
 							1000,
 							1,
 							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgpool_stats.idle_in_transaction_threshold",
+							"Sessions idle in a transaction at least this long count as leaving it open.",
+							"Shorter pauses between the statements of a transaction are normal and are not held against the application.",
+							&pgps_iit_threshold_ms,
+							1000,
+							1,
+							3600000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);

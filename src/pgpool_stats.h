@@ -130,8 +130,9 @@ typedef struct pgpsActivity
 	int64		sum_active;
 	int64		sum_busy;
 	int64		longest_iit_us; /* longest idle in transaction seen */
-	int64		iit_samples;	/* samples with a session idle in a
-								 * transaction */
+	int64		long_iit_samples;	/* samples with a session idle in a
+									 * transaction for at least
+									 * idle_in_transaction_threshold */
 	uint32		hist_active[PGPS_COUNT_BUCKETS];	/* nonzero samples by
 													 * active count */
 	uint32		hist_busy[PGPS_COUNT_BUCKETS];	/* nonzero samples by busy
@@ -219,6 +220,7 @@ typedef struct pgpsHistoryDump
 extern int	pgps_max_entries;
 extern bool pgps_track_client_addr;
 extern int	pgps_short_session_ms;
+extern int	pgps_iit_threshold_ms;
 extern int	pgps_sample_interval_ms;
 extern int	pgps_history_interval_s;
 extern int	pgps_history_size;

@@ -14,9 +14,13 @@
  *	 insufficient_data		fewer than PGPS_MIN_SAMPLES samples
  *	 no_pooling				at least PGPS_NO_POOLING_RATE connections/s and a
  *							median session shorter than short_session
- *	 idle_in_transaction	a session idle in a transaction in at least
- *							PGPS_IIT_SHARE of samples, or one seen idle in a
- *							transaction for more than PGPS_IIT_MAX_S
+ *	 idle_in_transaction	a session idle in a transaction for at least
+ *							idle_in_transaction_threshold (a setting) in at
+ *							least PGPS_IIT_SHARE of samples, or one seen idle
+ *							in a transaction for more than PGPS_IIT_MAX_S;
+ *							shorter pauses between a transaction's
+ *							statements (an ORM, a driver's BEGIN and COMMIT
+ *							round trips, a transaction pooler) are normal
  *	 undersized				every connection busy in more than
  *							PGPS_SATURATED_SHARE of the samples that saw the
  *							application connected
@@ -151,7 +155,8 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 	{
 		advice->verdict = PGPS_IDLE_IN_TRANSACTION;
 		snprintf(advice->reason, sizeof(advice->reason),
-				 "a session sat idle in a transaction in %d%% of samples, the longest for %.1f s: transactions are left open, holding locks and a connection; make the application commit or roll back, and bound it with idle_in_transaction_session_timeout",
+				 "a session sat idle in a transaction for %g s or more in %d%% of samples, the longest for %.1f s: transactions are left open, holding locks and a connection; make the application commit or roll back, and bound it with idle_in_transaction_session_timeout",
+				 d->idle_in_transaction_threshold_ms / 1000.0,
 				 percent(d->idle_in_transaction_share),
 				 d->idle_in_transaction_max_s);
 	}

@@ -12,8 +12,9 @@
 /* Thresholds of the rules; the README's "Sizing a pool" says why each */
 #define PGPS_MIN_SAMPLES		600 /* a minute at the default interval */
 #define PGPS_NO_POOLING_RATE	1.0 /* connections/s */
-#define PGPS_IIT_SHARE			0.05	/* the p95 of idle-in-transaction
-										 * sessions is at least 1 */
+#define PGPS_IIT_SHARE			0.05	/* of samples with a session idle
+										 * in a transaction for at least
+										 * idle_in_transaction_threshold */
 #define PGPS_IIT_MAX_S			10.0	/* one idle in a transaction longer */
 #define PGPS_SATURATED_SHARE	0.5 /* "most samples" */
 #define PGPS_OVERSIZED_FACTOR	2.0 /* open more than twice the pool ... */
@@ -54,10 +55,12 @@ typedef struct pgpsDemand
 									 * connected, those where every connection
 									 * was busy */
 	double		idle_in_transaction_share;	/* samples with a session idle
-											 * in a transaction */
+											 * in a transaction for at least
+											 * the threshold */
 	double		idle_in_transaction_max_s;
 	double		headroom;		/* margin over demand, 0.2 = 20% */
 	double		short_session_ms;
+	double		idle_in_transaction_threshold_ms;	/* for the reason */
 } pgpsDemand;
 
 typedef struct pgpsAdvice

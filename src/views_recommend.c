@@ -56,7 +56,7 @@ typedef struct KeyPart
 	int64		window_start_no;
 	int64		nonzero_samples;
 	int64		saturated_samples;
-	int64		iit_samples;
+	int64		long_iit_samples;
 	int64		longest_iit_us;
 	int64		connections;
 	int64		disconnections;
@@ -80,7 +80,7 @@ typedef struct App
 	int64		instance_samples;	/* summed over its keys */
 	int64		nonzero_samples;
 	int64		saturated_samples;
-	int64		iit_samples;
+	int64		long_iit_samples;
 	int64		longest_iit_us;
 	uint64		hist_busy[PGPS_COUNT_BUCKETS];	/* sums over keys: 64 bits */
 	uint64		hist_total[PGPS_COUNT_BUCKETS];
@@ -113,7 +113,7 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 	k->window_start_no = a->window_start_no;
 	k->nonzero_samples = a->nonzero_samples;
 	k->saturated_samples = a->saturated_samples;
-	k->iit_samples = a->iit_samples;
+	k->long_iit_samples = a->long_iit_samples;
 	k->longest_iit_us = a->longest_iit_us;
 	k->connections = c->connections;
 	k->disconnections = c->disconnections;
@@ -141,7 +141,7 @@ add_key(App *app, const KeyPart *k, int64 samples_taken)
 	app->instance_samples += samples;
 	app->nonzero_samples += k->nonzero_samples;
 	app->saturated_samples += k->saturated_samples;
-	app->iit_samples += k->iit_samples;
+	app->long_iit_samples += k->long_iit_samples;
 	app->longest_iit_us = Max(app->longest_iit_us, k->longest_iit_us);
 	for (b = 0; b < PGPS_COUNT_BUCKETS; b++)
 	{
@@ -191,11 +191,12 @@ build_demand(App *app, TimestampTz now)
 	d->open_p50 = app_count_percentile(app, app->hist_total, 0.50);
 	d->saturated_share = Max(pgps_mean(app->saturated_samples,
 									   app->nonzero_samples), 0);
-	d->idle_in_transaction_share = Max(pgps_mean(app->iit_samples,
+	d->idle_in_transaction_share = Max(pgps_mean(app->long_iit_samples,
 												 app->instance_samples), 0);
 	d->idle_in_transaction_max_s = app->longest_iit_us / 1e6;
 	d->headroom = pgps_headroom_pct / 100.0;
 	d->short_session_ms = pgps_short_session_ms;
+	d->idle_in_transaction_threshold_ms = pgps_iit_threshold_ms;
 }
 
 /*
@@ -435,6 +436,7 @@ advise(FunctionCallInfo fcinfo, const char *const *names)
 							PGPS_MAX_HEADROOM_PCT) / 100.0;
 	d.short_session_ms = amount_arg(fcinfo, 12, names[12],
 									pgps_short_session_ms, DBL_MAX);
+	d.idle_in_transaction_threshold_ms = pgps_iit_threshold_ms;
 	if (!(d.busy_p50 <= d.busy_p95 && d.busy_p95 <= d.busy_p99))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

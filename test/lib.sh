@@ -20,6 +20,9 @@ pgps_install_deps()
 	[ -f "/usr/include/postgresql/$PGPS_PG_MAJOR/server/postgres.h" ] || need+=("postgresql-server-dev-$PGPS_PG_MAJOR")
 	[ -f /usr/include/krb5.h ] || [ -f /usr/include/krb5/krb5.h ] || need+=(libkrb5-dev)
 	perl -MIPC::Run -e 1 >/dev/null 2>&1 || need+=(libipc-run-perl)
+	# the real-client tests: Debian's Python with psycopg 3 and its pool
+	/usr/bin/python3 -c 'import psycopg, psycopg_pool' >/dev/null 2>&1 \
+		|| need+=(python3-psycopg python3-psycopg-pool)
 	command -v make >/dev/null 2>&1 || need+=(make)
 	command -v gcc >/dev/null 2>&1 || need+=(gcc)
 	[ ${#need[@]} -eq 0 ] && return 0

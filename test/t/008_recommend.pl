@@ -71,6 +71,11 @@ ok( poll_bg($mon, q{
 	SELECT count(*) FILTER (WHERE application_name IN ('oversized', 'undersized') AND state = 'active')
 	  FROM pg_stat_activity}, '6'),
 	'sessions are in their states');
+# left open longer than pgpool_stats.idle_in_transaction_threshold (1 s)
+ok( poll_bg($mon, q{
+	SELECT now() - state_change > interval '1.2 s'
+	  FROM pg_stat_activity WHERE application_name = 'leaky'}, 't'),
+	'the open transaction has been idle over a second');
 $mon->query_safe($sample600);
 
 is( $mon->query_safe(q{

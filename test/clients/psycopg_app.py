@@ -1,0 +1,99 @@
+"""A psycopg 3 application with a psycopg_pool pool, for the real-client
+tests: worker threads check a connection out, run a transaction of one or
+two statements (with the application's own work between them, inside the
+transaction), give it back and think.  At the end it prints, as one JSON
+line, its own truth: transactions done, connections the pool opened, the
+longest time a transaction sat idle between its statements and the share
+of the run during which some transaction of it did, as the client measured
+them.
+
+    python3 psycopg_app.py DSN --app NAME --pool 4 --workers 2 --seconds 8
+        [--autocommit] [--in-tx-ms 20] [--think-ms 10] [--transactions N]
+"""
+import argparse
+import json
+import threading
+import time
+
+import psycopg_pool
+
+parser = argparse.ArgumentParser()
+parser.add_argument("dsn")
+parser.add_argument("--app", required=True)
+parser.add_argument("--pool", type=int, default=4)
+parser.add_argument("--workers", type=int, default=2)
+parser.add_argument("--seconds", type=float, default=8)
+parser.add_argument("--transactions", type=int, default=0,
+                    help="per worker; 0: as many as fit in --seconds")
+parser.add_argument("--autocommit", action="store_true")
+parser.add_argument("--in-tx-ms", type=float, default=0,
+                    help="the application's work between the two statements")
+parser.add_argument("--think-ms", type=float, default=0,
+                    help="between transactions, the connection given back")
+args = parser.parse_args()
+
+lock = threading.Lock()
+truth = {"transactions": 0, "idle_in_tx_max_s": 0.0}
+idle_spans = []                 # (start, end) of every pause inside a transaction
+
+
+def worker(pool, deadline):
+    done = 0
+    while True:
+        if args.transactions and done >= args.transactions:
+            break
+        if not args.transactions and time.monotonic() >= deadline:
+            break
+        with pool.connection() as conn:
+            # psycopg's default: the first statement opens a transaction,
+            # leaving the block commits it (BEGIN, queries, COMMIT)
+            conn.execute("SELECT abalance FROM pgbench_accounts WHERE aid = %s",
+                         (done % 100000 + 1,))
+            if args.in_tx_ms > 0:
+                start = time.monotonic()
+                time.sleep(args.in_tx_ms / 1000)
+                conn.execute("SELECT 1")
+                end = time.monotonic()
+                with lock:
+                    idle_spans.append((start, end))
+                    truth["idle_in_tx_max_s"] = max(truth["idle_in_tx_max_s"], end - start)
+        done += 1
+        if args.think_ms > 0:
+            time.sleep(args.think_ms / 1000)
+    with lock:
+        truth["transactions"] += done
+
+
+def covered(spans, begin, end):
+    """Seconds of [begin, end] during which at least one span was open."""
+    total, cur_s, cur_e = 0.0, None, None
+    for s, e in sorted(spans):
+        if cur_e is None or s > cur_e:
+            if cur_e is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None:
+        total += cur_e - cur_s
+    return total / max(end - begin, 1e-9)
+
+
+pool = psycopg_pool.ConnectionPool(
+    args.dsn + f" application_name={args.app}", min_size=args.pool,
+    max_size=args.pool, kwargs={"autocommit": args.autocommit}, open=True)
+pool.wait()
+begin = time.monotonic()
+threads = [threading.Thread(target=worker, args=(pool, begin + args.seconds))
+           for _ in range(args.workers)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+finish = time.monotonic()
+stats = pool.get_stats()
+pool.close()
+truth["connections_opened"] = stats.get("connections_num", 0)
+truth["idle_in_tx_share"] = covered(idle_spans, begin, finish)
+truth["seconds"] = finish - begin
+print(json.dumps(truth), flush=True)

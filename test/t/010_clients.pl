@@ -1,0 +1,100 @@
+# Verdicts on a real client library, psycopg 3 with psycopg_pool, with both
+# cores kept busy by pgbench the whole time: each application logs its own
+# truth (test/clients/psycopg_app.py) and the views are checked against it.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use IPC::Run;
+use JSON::PP;
+use PgpsTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $python = '/usr/bin/python3';
+my $client = "$FindBin::RealBin/../clients/psycopg_app.py";
+
+my $node = pgps_node('clients', conf => "pgpool_stats.sample_interval = '10ms'\n"
+	  . "max_connections = 40");
+$node->command_ok([ 'pgbench', '-i', '-q', '-s', '1', 'postgres' ], 'pgbench tables');
+my $mon = bg_session($node, 'monitor');
+my $dsn = 'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres';
+
+# Both cores busy: a transaction's pauses last longer, samples come late.
+my ($load_out, $load_err) = ('', '');
+my $load = do
+{
+	local $ENV{PGHOST} = $node->host;
+	local $ENV{PGPORT} = $node->port;
+	local $ENV{PGAPPNAME} = 'load';
+	IPC::Run::start([ 'pgbench', '-n', '-S', '-c', '2', '-j', '2', '-T', '300', 'postgres' ],
+		'>', \$load_out, '2>', \$load_err);
+};
+ok(poll_bg($mon, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'load'", '2'),
+	'the load runs');
+
+# Run the application and return its truth
+sub run_client
+{
+	my @args = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ $python, $client, $dsn, @args ], '>', \$out, '2>', \$err)
+	  or die "the client failed: $err";
+	return decode_json($out);
+}
+
+# The verdicts need 600 samples of each application's window: the worker
+# takes them every 10 ms, and on-demand samples make sure under load.
+sub settle
+{
+	my ($app) = @_;
+	poll_bg($mon, "SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections
+		 WHERE application_name = '$app'", '0');
+	$mon->query_safe('SELECT count(pgpool_stats_sample()) FROM generate_series(1, 600)');
+}
+
+# --- short transactions: psycopg's default, an ORM's select-then-update ----
+# Two workers on a pool of 4, each transaction two statements 20 ms apart
+# (the application's work inside the transaction), then 10 ms of thinking.
+# Its transactions sit idle between statements much of the time, for
+# milliseconds each: normal, not a transaction left open.
+my $orm = run_client('--app', 'orm', '--pool', '4', '--workers', '2',
+	'--seconds', '8', '--in-tx-ms', '20', '--think-ms', '10');
+settle('orm');
+cmp_ok($orm->{idle_in_tx_share}, '>=', 0.05,
+	"the client says a transaction of it sat idle between statements "
+	  . sprintf('%.0f%%', 100 * $orm->{idle_in_tx_share}) . ' of the time');
+cmp_ok($orm->{idle_in_tx_max_s}, '<', 1, 'each time for well under a second');
+is(churn_row($mon, 'orm', 'connections'),
+	$orm->{connections_opened}, "connections: exactly the $orm->{connections_opened} the pool opened");
+my ($seen_iit) = $mon->query_safe(q{
+	SELECT idle_in_transaction_max_s FROM pgpool_stats_activity WHERE application_name = 'orm'});
+cmp_ok($seen_iit, '>', 0, 'the sampler saw its transactions idle');
+cmp_ok($seen_iit, '<=', $orm->{idle_in_tx_max_s} + 0.05, 'never longer than the client says');
+my ($verdict, $reason) = split /\|/, $mon->query_safe(q{
+	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'orm'});
+isnt($verdict, 'idle_in_transaction', "short transactions are not left open ($verdict: $reason)");
+isnt($verdict, 'insufficient_data', 'and there was enough data for a verdict');
+
+# --- a transaction left open across the application's work ----------------
+# One worker that opens a transaction, then works 2.5 s before its second
+# statement, three times.
+my $open = run_client('--app', 'forgetful', '--pool', '1', '--workers', '1',
+	'--transactions', '3', '--in-tx-ms', '2500');
+settle('forgetful');
+cmp_ok(abs($open->{idle_in_tx_max_s} - 2.5), '<', 0.5, 'the client held its transactions open 2.5 s');
+($seen_iit) = $mon->query_safe(q{
+	SELECT idle_in_transaction_max_s FROM pgpool_stats_activity WHERE application_name = 'forgetful'});
+cmp_ok($seen_iit, '>=', 1.5, "the sampler saw it idle in its transaction for $seen_iit s");
+cmp_ok($seen_iit, '<=', $open->{idle_in_tx_max_s} + 0.05, 'never longer than the client says');
+($verdict, $reason) = split /\|/, $mon->query_safe(q{
+	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'forgetful'});
+is($verdict, 'idle_in_transaction', 'a transaction open across seconds of work: idle_in_transaction');
+like($reason, qr/^a session sat idle in a transaction for 1 s or more in \d+% of samples, the longest for 2\.\d s/,
+	'the reason says how long and how often');
+
+$load->kill_kill;
+$mon->quit;
+$node->stop;
+done_testing();
