@@ -36,6 +36,24 @@ SELECT recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p50 => 4, busy_p95 => 4, busy_p99 => 4, open_p50 => 4,
                            saturated_share => 0.97);
 
+-- undersized is judged per instance: any one instance full in most samples
+SELECT inst, sat, (pgpool_stats_advise(600, busy_p50 => 2, busy_p95 => 4, busy_p99 => 4,
+                                       open_p50 => 4, saturated_share => 0.97, instances => inst,
+                                       saturated_instances => sat)).reason
+  FROM (VALUES (1, 1), (2, 1), (3, 2)) v(inst, sat);
+-- a full pool grows twice over (a few rounds find its size), within the
+-- server's free slots
+SELECT spare, (pgpool_stats_advise(600, busy_p99 => 4, open_p50 => 4, saturated_share => 0.97,
+                                   spare_connections => spare)).recommended_pool_size
+  FROM (VALUES (NULL::bigint), (10), (4), (3), (0)) v(spare);
+SELECT spare, (pgpool_stats_advise(600, busy_p99 => 4, open_p50 => 4, saturated_share => 0.97,
+                                   spare_connections => spare)).reason
+  FROM (VALUES (2), (0)) v(spare);
+-- the full instance's own pool is what grows
+SELECT recommended_pool_size, reason
+  FROM pgpool_stats_advise(600, busy_p99 => 3, open_p50 => 3, saturated_share => 0.9,
+                           instances => 2, saturated_open_p50 => 10);
+
 -- oversized: typical open more than twice the pool and at least 5 more
 SELECT p99, open, (pgpool_stats_advise(600, busy_p99 => p99, open_p50 => open)).verdict
   FROM (VALUES (2, 7.9), (2, 8), (10, 24), (10, 24.1), (0, 5.9), (0, 6)) v(p99, open);
@@ -48,6 +66,14 @@ SELECT p99, (pgpool_stats_advise(600, busy_p99 => p99, open_p50 => 12)).reason
 SELECT verdict, recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p50 => 1, busy_p95 => 2, busy_p99 => 3, open_p50 => 4);
 
+-- the words: one connection, figures per instance
+SELECT reason FROM pgpool_stats_advise(600, connects_per_sec => 5, session_p50_ms => 10);
+SELECT reason FROM pgpool_stats_advise(600, open_p50 => 1);
+SELECT reason FROM pgpool_stats_advise(600, busy_p99 => 1, open_p50 => 1);
+SELECT reason FROM pgpool_stats_advise(600, busy_p99 => 2, open_p50 => 30, instances => 3);
+SELECT reason FROM pgpool_stats_advise(600, busy_p50 => 1, busy_p95 => 2, busy_p99 => 3, open_p50 => 4,
+                                       instances => 2);
+
 -- bad figures are refused
 \pset format aligned
 SELECT * FROM pgpool_stats_advise(-1);
@@ -56,6 +82,9 @@ SELECT * FROM pgpool_stats_advise(600, busy_p95 => 3, busy_p99 => 2);
 SELECT * FROM pgpool_stats_advise(600, open_p50 => 'infinity');
 SELECT * FROM pgpool_stats_advise(600, busy_p99 => 1e12);
 SELECT * FROM pgpool_stats_advise(600, headroom_pct => 5000);
+SELECT * FROM pgpool_stats_advise(600, instances => 0);
+SELECT * FROM pgpool_stats_advise(600, instances => 2, saturated_instances => 3);
+SELECT * FROM pgpool_stats_advise(600, spare_connections => -1);
 -- the largest figures allowed still give a pool size
 SELECT recommended_pool_size FROM pgpool_stats_advise(600, busy_p99 => 262143, headroom_pct => 1000);
 

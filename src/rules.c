@@ -21,9 +21,13 @@
  *							shorter pauses between a transaction's
  *							statements (an ORM, a driver's BEGIN and COMMIT
  *							round trips, a transaction pooler) are normal
- *	 undersized				every connection busy in more than
- *							PGPS_SATURATED_SHARE of the samples that saw the
- *							application connected
+ *	 undersized				in any one instance, every connection busy in
+ *							more than PGPS_SATURATED_SHARE of the samples
+ *							that saw it connected; the pool is grown
+ *							PGPS_UNDERSIZED_STEP times over, within the
+ *							server's free slots.  The server cannot see a
+ *							client's queue: the reason says what was seen
+ *							and where to look
  *	 oversized				median open connections more than
  *							PGPS_OVERSIZED_FACTOR times the recommended pool
  *							and at least PGPS_OVERSIZED_MIN_IDLE more
@@ -65,6 +69,27 @@ pgps_verdict_name(pgpsVerdict verdict)
 	return verdict_names[verdict];
 }
 
+/* "connection" or "connections" */
+static const char *
+connections_word(double n)
+{
+	return (n >= 0.5 && n < 1.5) ? "connection" : "connections";
+}
+
+/* " per instance" when the application has more than one */
+static const char *
+per_instance(const pgpsDemand *d)
+{
+	return d->instances > 1 ? " per instance" : "";
+}
+
+/* Whether one instance's pool is full in most samples */
+bool
+pgps_instance_saturated(double saturated_share)
+{
+	return saturated_share > PGPS_SATURATED_SHARE;
+}
+
 /* ceil() that forgives floating-point noise just above an integer */
 static int
 ceil_int(double value)
@@ -99,13 +124,15 @@ reason_no_pooling(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 {
 	if (d->setup_share >= 0)
 		snprintf(advice->reason, sizeof(advice->reason),
-				 "opens %.1f connections/s, median session %.0f ms, %d%% of backend time is connection setup: use a connection pool (%d connections would do)",
+				 "opens %.1f connections/s, median session %.0f ms, %d%% of backend time is connection setup: use a connection pool (%d %s%s would do)",
 				 d->connects_per_sec, d->session_p50_ms,
-				 percent(d->setup_share), pool);
+				 percent(d->setup_share), pool, connections_word(pool),
+				 per_instance(d));
 	else
 		snprintf(advice->reason, sizeof(advice->reason),
-				 "opens %.1f connections/s, median session %.0f ms: use a connection pool (%d connections would do)",
-				 d->connects_per_sec, d->session_p50_ms, pool);
+				 "opens %.1f connections/s, median session %.0f ms: use a connection pool (%d %s%s would do)",
+				 d->connects_per_sec, d->session_p50_ms, pool,
+				 connections_word(pool), per_instance(d));
 }
 
 /* The reason of oversized */
@@ -121,8 +148,50 @@ reason_oversized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 		snprintf(busy, sizeof(busy), "at most %.0f %s busy", d->busy_p99,
 				 d->busy_p99 < 1.5 ? "is" : "are");
 	snprintf(advice->reason, sizeof(advice->reason),
-			 "keeps %.0f connections open but %s in 99%% of samples, so about %d sit idle: a pool of %d would do",
-			 d->open_p50, busy, idle_now, pool);
+			 "keeps %.0f connections open%s but %s in 99%% of samples, so about %d sit idle: a pool of %d would do",
+			 d->open_p50, per_instance(d), busy, idle_now, pool);
+}
+
+/*
+ * The pool and reason of undersized.  Busy is capped by the pool, so its
+ * percentiles say nothing of the demand beyond it: the pool of the full
+ * instance is grown PGPS_UNDERSIZED_STEP times over (a few rounds find the
+ * size, where one connection more at a time would take a dozen), within
+ * the server's free slots.  The server cannot see a client's queue: a pool
+ * as large as its workers, each busy most of the time, is full without
+ * anyone waiting, so the reason says what was seen and where to look.
+ */
+static void
+reason_undersized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
+{
+	double		open = Max(d->saturated_open_p50, 1);
+	int			step = Max(ceil_int(open * PGPS_UNDERSIZED_STEP), pool);
+	char		where[96];
+	char		room[128] = "";
+
+	if (d->spare_connections >= 0 && step > open + d->spare_connections)
+	{
+		step = Max((int) (open + d->spare_connections), ceil_int(open));
+		snprintf(room, sizeof(room),
+				 " (all the server has room for: %.0f %s free)",
+				 d->spare_connections, connections_word(d->spare_connections));
+	}
+	advice->pool_size = step;
+	if (d->instances > 1)
+		snprintf(where, sizeof(where), "in %d of its %d instances, all %.0f %s",
+				 Max(d->saturated_instances, 1), d->instances, open,
+				 connections_word(open));
+	else
+		snprintf(where, sizeof(where), "all of its %.0f %s", open,
+				 connections_word(open));
+	if (step <= open)
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "%s were busy in %d%% of samples: the pool is full most of the time, and the server has no free connection slot for a bigger one; if its clients wait for a connection (the pool's own wait figures tell), make room first (smaller pools elsewhere, a server-side pooler)",
+				 where, percent(d->saturated_share));
+	else
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "%s were busy in %d%% of samples: the pool is full most of the time; if its clients wait for a connection (the pool's own wait figures tell), try a pool of %d%s%s and look again",
+				 where, percent(d->saturated_share), step, per_instance(d), room);
 }
 
 /*
@@ -160,14 +229,10 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 				 percent(d->idle_in_transaction_share),
 				 d->idle_in_transaction_max_s);
 	}
-	else if (d->busy_p99 >= 1 && d->saturated_share > PGPS_SATURATED_SHARE)
+	else if (d->busy_p99 >= 1 && pgps_instance_saturated(d->saturated_share))
 	{
-		/* busy is capped by the pool: grow it past what it is now */
-		advice->pool_size = pool = Max(pool, ceil_int(d->open_p50) + 1);
 		advice->verdict = PGPS_UNDERSIZED;
-		snprintf(advice->reason, sizeof(advice->reason),
-				 "all of its %.0f connections were busy in %d%% of samples: clients most likely wait for a connection; try a pool of %d and look again",
-				 d->open_p50, percent(d->saturated_share), pool);
+		reason_undersized(d, pool, advice);
 	}
 	else if (d->open_p50 > PGPS_OVERSIZED_FACTOR * pool &&
 			 d->open_p50 >= pool + PGPS_OVERSIZED_MIN_IDLE)
@@ -178,9 +243,16 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 	else
 	{
 		advice->verdict = PGPS_OK;
-		snprintf(advice->reason, sizeof(advice->reason),
-				 "at most %.0f of %.0f connections busy in 99%% of samples, %.0f in 95%%: a pool of %d fits",
-				 d->busy_p99, d->open_p50, d->busy_p95, pool);
+		if (d->busy_p99 < 0.5)
+			snprintf(advice->reason, sizeof(advice->reason),
+					 "none of its %.0f %s%s busy in 99%% of samples: a pool of %d fits",
+					 d->open_p50, connections_word(d->open_p50),
+					 per_instance(d), pool);
+		else
+			snprintf(advice->reason, sizeof(advice->reason),
+					 "at most %.0f of %.0f %s%s busy in 99%% of samples, %.0f in 95%%: a pool of %d fits",
+					 d->busy_p99, d->open_p50, connections_word(d->open_p50),
+					 per_instance(d), d->busy_p95, pool);
 	}
 }
 
@@ -202,6 +274,13 @@ pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
 	s->idle_connections += Max(d->open_p50 - d->busy_p95, 0) * clients;
 }
 
+/* The connection slots client sessions may use */
+int64
+pgps_usable_connections(int max_connections, int reserved_connections)
+{
+	return Max(max_connections - reserved_connections, 1);
+}
+
 /*
  * The verdict on the server, with its reason.  Pure: reads only *s, writes
  * only *advice.
@@ -210,7 +289,7 @@ void
 pgps_advise_server(const pgpsServerDemand *s, pgpsServerAdvice *advice)
 {
 	int			reserved = s->reserved_connections;
-	int64		usable = Max(s->max_connections - reserved, 1);
+	int64		usable = pgps_usable_connections(s->max_connections, reserved);
 	int64		peak = Max(s->client_connections_max, s->client_connections);
 	char		pooler[200] = "";
 

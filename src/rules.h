@@ -16,7 +16,9 @@
 										 * in a transaction for at least
 										 * idle_in_transaction_threshold */
 #define PGPS_IIT_MAX_S			10.0	/* one idle in a transaction longer */
-#define PGPS_SATURATED_SHARE	0.5 /* "most samples" */
+#define PGPS_SATURATED_SHARE	0.5 /* "most samples", in any one instance */
+#define PGPS_UNDERSIZED_STEP	2.0 /* a full pool is grown this many times
+									 * over: a few rounds find the size */
 #define PGPS_OVERSIZED_FACTOR	2.0 /* open more than twice the pool ... */
 #define PGPS_OVERSIZED_MIN_IDLE 5	/* ... and at least this many more */
 #define PGPS_NEAR_LIMIT_SHARE	0.9 /* of the usable connection slots */
@@ -51,9 +53,15 @@ typedef struct pgpsDemand
 	double		busy_p95;
 	double		busy_p99;
 	double		open_p50;		/* median open connections per instance */
-	double		saturated_share;	/* of the samples that saw the application
-									 * connected, those where every connection
-									 * was busy */
+	double		saturated_share;	/* in its most saturated instance: of the
+									 * samples that saw it connected, those
+									 * where every connection was busy */
+	double		saturated_open_p50; /* median open connections of that
+									 * instance */
+	int			instances;		/* client instances (addresses) */
+	int			saturated_instances;	/* instances saturated in most samples */
+	double		spare_connections;	/* the server's free slots now; -1:
+									 * unbounded */
 	double		idle_in_transaction_share;	/* samples with a session idle
 											 * in a transaction for at least
 											 * the threshold */
@@ -94,6 +102,9 @@ typedef struct pgpsServerAdvice
 } pgpsServerAdvice;
 
 extern const char *pgps_verdict_name(pgpsVerdict verdict);
+extern bool pgps_instance_saturated(double saturated_share);
+extern int64 pgps_usable_connections(int max_connections,
+									 int reserved_connections);
 extern void pgps_advise(const pgpsDemand *d, pgpsAdvice *advice);
 extern void pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
 								const pgpsAdvice *advice, int clients,

@@ -79,7 +79,9 @@ typedef struct App
 	int64		samples;		/* the longest window of its keys */
 	int64		instance_samples;	/* summed over its keys */
 	int64		nonzero_samples;
-	int64		saturated_samples;
+	double		saturated_share;	/* of its most saturated instance */
+	double		saturated_open_p50; /* that instance's median open */
+	int			saturated_instances;
 	int64		long_iit_samples;
 	int64		longest_iit_us;
 	uint64		hist_busy[PGPS_COUNT_BUCKETS];	/* sums over keys: 64 bits */
@@ -140,7 +142,21 @@ add_key(App *app, const KeyPart *k, int64 samples_taken)
 	app->samples = Max(app->samples, samples);
 	app->instance_samples += samples;
 	app->nonzero_samples += k->nonzero_samples;
-	app->saturated_samples += k->saturated_samples;
+	if (k->nonzero_samples > 0)
+	{
+		/* each instance (client address) is judged on its own */
+		double		share = (double) k->saturated_samples / k->nonzero_samples;
+
+		if (pgps_instance_saturated(share))
+			app->saturated_instances++;
+		if (share > app->saturated_share)
+		{
+			app->saturated_share = share;
+			/* its open connections while connected: no zeros */
+			app->saturated_open_p50 = Max(pgps_count32_percentile(k->hist_total, 0,
+																  0.5, k->peak_total), 0);
+		}
+	}
 	app->long_iit_samples += k->long_iit_samples;
 	app->longest_iit_us = Max(app->longest_iit_us, k->longest_iit_us);
 	for (b = 0; b < PGPS_COUNT_BUCKETS; b++)
@@ -171,7 +187,7 @@ app_count_percentile(const App *app, const uint64 *hist, double fraction)
 
 /* The inputs of the rules, from an application's statistics */
 static void
-build_demand(App *app, TimestampTz now)
+build_demand(App *app, TimestampTz now, double spare)
 {
 	pgpsDemand *d = &app->demand;
 
@@ -189,8 +205,11 @@ build_demand(App *app, TimestampTz now)
 	d->busy_p95 = app_count_percentile(app, app->hist_busy, 0.95);
 	d->busy_p99 = app_count_percentile(app, app->hist_busy, 0.99);
 	d->open_p50 = app_count_percentile(app, app->hist_total, 0.50);
-	d->saturated_share = Max(pgps_mean(app->saturated_samples,
-									   app->nonzero_samples), 0);
+	d->saturated_share = app->saturated_share;
+	d->saturated_open_p50 = app->saturated_open_p50;
+	d->instances = app->clients;
+	d->saturated_instances = app->saturated_instances;
+	d->spare_connections = spare;
 	d->idle_in_transaction_share = Max(pgps_mean(app->long_iit_samples,
 												 app->instance_samples), 0);
 	d->idle_in_transaction_max_s = app->longest_iit_us / 1e6;
@@ -215,6 +234,8 @@ gather_apps(pgpsGlobalStats *stats)
 	HASH_SEQ_STATUS status;
 	App		   *app;
 	TimestampTz now = GetCurrentTimestamp();
+	int64		open_total = 0;
+	double		spare;
 
 	keys = pgps_entry_snapshot(sizeof(KeyPart), copy_key_part,
 							   PGPS_SNAP_CONSISTENT, &count, stats);
@@ -237,10 +258,17 @@ gather_apps(pgpsGlobalStats *stats)
 	}
 	pfree(keys);
 
+	/* the server's free slots now, within which a full pool may grow */
+	hash_seq_init(&status, apps);
+	while ((app = hash_seq_search(&status)) != NULL)
+		open_total += app->open_connections;
+	spare = Max(pgps_usable_connections(MaxConnections, PGPS_RESERVED_CONNECTIONS) -
+				open_total, 0);
+
 	hash_seq_init(&status, apps);
 	while ((app = hash_seq_search(&status)) != NULL)
 	{
-		build_demand(app, now);
+		build_demand(app, now, spare);
 		pgps_advise(&app->demand, &app->advice);
 	}
 	return apps;
@@ -397,6 +425,27 @@ amount_arg(FunctionCallInfo fcinfo, int n, const char *name, double dflt,
 }
 
 /*
+ * A count argument, integer or bigint: NULL gives dflt,
+ * else it must be from 0 to max.
+ */
+static int64
+count_arg(FunctionCallInfo fcinfo, int n, const char *name, bool is_int32,
+		  int64 dflt, int64 max)
+{
+	int64		v;
+
+	if (PG_ARGISNULL(n))
+		return dflt;
+	v = is_int32 ? PG_GETARG_INT32(n) : PG_GETARG_INT64(n);
+	if (v < 0 || v > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and " INT64_FORMAT ", not " INT64_FORMAT,
+						name, max, v)));
+	return v;
+}
+
+/*
  * The rules over given figures (arguments in the order of pgpsDemand; NULL
  * takes the default): to try what-ifs, and to test every rule on its
  * boundaries.  The argument names of the install script's version go into
@@ -437,6 +486,28 @@ advise(FunctionCallInfo fcinfo, const char *const *names)
 	d.short_session_ms = amount_arg(fcinfo, 12, names[12],
 									pgps_short_session_ms, DBL_MAX);
 	d.idle_in_transaction_threshold_ms = pgps_iit_threshold_ms;
+
+	/* 1.1's figures of instances and of the server's room; 1.0 has none */
+	d.instances = 1;
+	d.saturated_instances = pgps_instance_saturated(d.saturated_share) ? 1 : 0;
+	d.saturated_open_p50 = d.open_p50;
+	d.spare_connections = -1;
+	if (PG_NARGS() > 13)
+	{
+		d.instances = (int) count_arg(fcinfo, 13, "instances", true, 1,
+									  PGPS_MAX_CONNECTIONS);
+		if (d.instances < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("instances must be at least 1, not %d", d.instances)));
+		d.saturated_instances = (int) count_arg(fcinfo, 14, "saturated_instances",
+												true, d.saturated_instances,
+												d.instances);
+		d.saturated_open_p50 = amount_arg(fcinfo, 15, "saturated_open_p50",
+										  d.open_p50, PGPS_MAX_CONNECTIONS);
+		d.spare_connections = count_arg(fcinfo, 16, "spare_connections", false,
+										-1, PGPS_MAX_CONNECTIONS);
+	}
 	if (!(d.busy_p50 <= d.busy_p95 && d.busy_p95 <= d.busy_p99))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -477,27 +548,6 @@ pgpool_stats_advise_1_1(PG_FUNCTION_ARGS)
 	};
 
 	return advise(fcinfo, names);
-}
-
-/*
- * A count argument of advise_server(), integer or bigint: NULL gives dflt,
- * else it must be from 0 to max.
- */
-static int64
-count_arg(FunctionCallInfo fcinfo, int n, const char *name, bool is_int32,
-		  int64 dflt, int64 max)
-{
-	int64		v;
-
-	if (PG_ARGISNULL(n))
-		return dflt;
-	v = is_int32 ? PG_GETARG_INT32(n) : PG_GETARG_INT64(n);
-	if (v < 0 || v > max)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be between 0 and " INT64_FORMAT ", not " INT64_FORMAT,
-						name, max, v)));
-	return v;
 }
 
 /*

@@ -3,12 +3,14 @@ tests: worker threads check a connection out, run a transaction of one or
 two statements (with the application's own work between them, inside the
 transaction), give it back and think.  At the end it prints, as one JSON
 line, its own truth: transactions done, connections the pool opened, the
-longest time a transaction sat idle between its statements and the share
-of the run during which some transaction of it did, as the client measured
-them.
+requests that had to wait for a connection and how long they waited (the
+pool's own figures), the longest time a transaction sat idle between its
+statements and the share of the run during which some transaction of it
+did, as the client measured them.
 
     python3 psycopg_app.py DSN --app NAME --pool 4 --workers 2 --seconds 8
         [--autocommit] [--in-tx-ms 20] [--think-ms 10] [--transactions N]
+        [--query SQL]
 """
 import argparse
 import json
@@ -30,6 +32,8 @@ parser.add_argument("--in-tx-ms", type=float, default=0,
                     help="the application's work between the two statements")
 parser.add_argument("--think-ms", type=float, default=0,
                     help="between transactions, the connection given back")
+parser.add_argument("--query", default="SELECT abalance FROM pgbench_accounts WHERE aid = %s",
+                    help="the transaction's first statement (%%s: a number)")
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -47,8 +51,10 @@ def worker(pool, deadline):
         with pool.connection() as conn:
             # psycopg's default: the first statement opens a transaction,
             # leaving the block commits it (BEGIN, queries, COMMIT)
-            conn.execute("SELECT abalance FROM pgbench_accounts WHERE aid = %s",
-                         (done % 100000 + 1,))
+            if "%s" in args.query:
+                conn.execute(args.query, (done % 100000 + 1,))
+            else:
+                conn.execute(args.query)
             if args.in_tx_ms > 0:
                 start = time.monotonic()
                 time.sleep(args.in_tx_ms / 1000)
@@ -94,6 +100,9 @@ finish = time.monotonic()
 stats = pool.get_stats()
 pool.close()
 truth["connections_opened"] = stats.get("connections_num", 0)
+truth["requests"] = stats.get("requests_num", 0)
+truth["requests_queued"] = stats.get("requests_queued", 0)
+truth["requests_wait_ms"] = stats.get("requests_wait_ms", 0)
 truth["idle_in_tx_share"] = covered(idle_spans, begin, finish)
 truth["seconds"] = finish - begin
 print(json.dumps(truth), flush=True)

@@ -89,7 +89,7 @@ like($mon->query_safe(
 is( $mon->query_safe(q{
 	SELECT verdict || '|' || recommended_pool_size
 	  FROM pgpool_stats_recommendations WHERE application_name = 'undersized'}),
-	'undersized|5', '4 connections always busy: undersized, try 5');
+	'undersized|8', '4 connections always busy: undersized, try twice as many');
 like($mon->query_safe(
 		"SELECT reason FROM pgpool_stats_recommendations WHERE application_name = 'undersized'"),
 	qr/^all of its 4 connections were busy in (9\d|100)% of samples/, 'undersized: the reason says how often');

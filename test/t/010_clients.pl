@@ -16,7 +16,8 @@ my $python = '/usr/bin/python3';
 my $client = "$FindBin::RealBin/../clients/psycopg_app.py";
 
 my $node = pgps_node('clients', conf => "pgpool_stats.sample_interval = '10ms'\n"
-	  . "max_connections = 40");
+	  . "max_connections = 40",
+	hba => 'host all all 127.0.0.1/32 trust');
 $node->command_ok([ 'pgbench', '-i', '-q', '-s', '1', 'postgres' ], 'pgbench tables');
 my $mon = bg_session($node, 'monitor');
 my $dsn = 'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres';
@@ -93,6 +94,32 @@ cmp_ok($seen_iit, '<=', $open->{idle_in_tx_max_s} + 0.05, 'never longer than the
 is($verdict, 'idle_in_transaction', 'a transaction open across seconds of work: idle_in_transaction');
 like($reason, qr/^a session sat idle in a transaction for 1 s or more in \d+% of samples, the longest for 2\.\d s/,
 	'the reason says how long and how often');
+
+# --- one exhausted instance next to an idle one -----------------------------
+# The same application from two client addresses (127.0.0.1 and the Unix
+# socket): one instance runs 12 workers on a pool of 4, each query 20 ms, no
+# thinking, so its clients queue for connections; the other runs one worker
+# on a pool of 4.  Judged together the idle instance hides the full one.
+my $tcp_dsn = 'host=127.0.0.1 port=' . $node->port . ' dbname=postgres';
+my ($full_out, $full_err) = ('', '');
+my $full = IPC::Run::start([ $python, $client, $tcp_dsn, '--app', 'twins', '--pool', '4',
+		'--workers', '12', '--seconds', '8', '--query', 'SELECT pg_sleep(0.02)' ],
+	'>', \$full_out, '2>', \$full_err);
+my $calm = run_client('--app', 'twins', '--pool', '4', '--workers', '1',
+	'--seconds', '8', '--think-ms', '200');
+$full->finish or die "the client failed: $full_err";
+$full = decode_json($full_out);
+settle('twins');
+cmp_ok($full->{requests_queued}, '>', 0,
+	"the full instance's clients waited for a connection $full->{requests_queued} times ($full->{requests_wait_ms} ms)");
+is($calm->{requests_queued}, 0, "the calm instance's never did");
+is($mon->query_safe(q{SELECT clients FROM pgpool_stats_recommendations WHERE application_name = 'twins'}),
+	'2', 'two instances of one application');
+($verdict, $reason) = split /\|/, $mon->query_safe(q{
+	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'twins'});
+is($verdict, 'undersized', 'one instance full: undersized');
+like($reason, qr/^in 1 of its 2 instances, all 4 connections were busy in \d+% of samples: .*try a pool of 8 per instance/,
+	'the reason names the instance and doubles its pool');
 
 $load->kill_kill;
 $mon->quit;
