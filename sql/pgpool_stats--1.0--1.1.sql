@@ -180,6 +180,7 @@ CREATE FUNCTION pgpool_stats_recommendations(
     OUT active_max integer,
     OUT busy_p95 double precision,
     OUT busy_p99 double precision,
+    OUT busy_burst double precision,
     OUT recommended_pool_size integer,
     OUT recommended_min_idle integer,
     OUT verdict text,
@@ -200,6 +201,7 @@ CREATE VIEW pgpool_stats_recommendations AS
            s.active_max,
            s.busy_p95,
            s.busy_p99,
+           s.busy_burst,
            s.recommended_pool_size,
            s.recommended_min_idle,
            s.verdict,
@@ -245,6 +247,7 @@ CREATE FUNCTION pgpool_stats_advise(
     saturated_instances integer DEFAULT NULL,
     saturated_open_p50 double precision DEFAULT NULL,
     spare_connections bigint DEFAULT NULL,
+    busy_burst double precision DEFAULT 0,
     OUT verdict text,
     OUT recommended_pool_size integer,
     OUT recommended_min_idle integer,
@@ -351,12 +354,12 @@ COMMENT ON VIEW pgpool_stats_history IS
 COMMENT ON FUNCTION pgpool_stats_recommendations() IS
     'pool-sizing advice per application; read it through the view pgpool_stats_recommendations';
 COMMENT ON VIEW pgpool_stats_recommendations IS
-    'per (database, role, application_name): busy connections per client instance, the recommended pool, a verdict and its reason';
+    'per (database, role, application_name): busy connections per client instance (percentiles and bursts), the recommended pool, a verdict and its reason';
 COMMENT ON FUNCTION pgpool_stats_server() IS
     'the server''s connection slots and verdict; read it through the view pgpool_stats_server';
 COMMENT ON VIEW pgpool_stats_server IS
     'client connections against max_connections less the reserved slots, the applications'' recommended pools added up, a verdict and its reason';
-COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint) IS
+COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision) IS
     'an application''s pool-sizing rules over given figures: the verdict, pool, minimum idle and reason they give';
 COMMENT ON FUNCTION pgpool_stats_advise_server(integer, integer, bigint, bigint, bigint, bigint, double precision) IS
     'the server''s rules over given figures: the verdict and reason they give';

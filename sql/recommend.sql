@@ -36,6 +36,12 @@ SELECT recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p50 => 4, busy_p95 => 4, busy_p99 => 4, open_p50 => 4,
                            saturated_share => 0.97);
 
+-- bursts: a pool serves the most busy connections seen in at least 3
+-- samples, however rare, and the reason says so when they size it
+SELECT burst, (pgpool_stats_advise(600, busy_p99 => 1, open_p50 => 10, busy_burst => burst)).*
+  FROM (VALUES (0), (2), (2.5), (10)) v(burst);
+SELECT reason FROM pgpool_stats_advise(600, busy_p99 => 1, open_p50 => 30, busy_burst => 10);
+
 -- undersized is judged per instance: any one instance full in most samples
 SELECT inst, sat, (pgpool_stats_advise(600, busy_p50 => 2, busy_p95 => 4, busy_p99 => 4,
                                        open_p50 => 4, saturated_share => 0.97, instances => inst,
@@ -85,6 +91,7 @@ SELECT * FROM pgpool_stats_advise(600, headroom_pct => 5000);
 SELECT * FROM pgpool_stats_advise(600, instances => 0);
 SELECT * FROM pgpool_stats_advise(600, instances => 2, saturated_instances => 3);
 SELECT * FROM pgpool_stats_advise(600, spare_connections => -1);
+SELECT * FROM pgpool_stats_advise(600, busy_burst => -1);
 -- the largest figures allowed still give a pool size
 SELECT recommended_pool_size FROM pgpool_stats_advise(600, busy_p99 => 262143, headroom_pct => 1000);
 

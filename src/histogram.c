@@ -64,33 +64,31 @@ bucket_bounds(int bucket, int sub_bits, uint64 *lower, uint64 *width)
 	*lower = (UINT64CONST(1) << msb) + sub * *width;
 }
 
+/* Number of values counted, extra zeros included */
+static uint64
+hist_total(const uint64 *hist, int n, uint64 extra_zeros)
+{
+	uint64		total = extra_zeros;
+
+	for (int i = 0; i < n; i++)
+		total += hist[i];
+	return total;
+}
+
 /*
- * The value below which the given fraction of the counted values fall,
- * never above the largest value seen.  extra_zeros are counted as values 0
- * on top of the histogram (samples that saw nothing).  A bucket of width 1
- * gives its value exactly; a wider one is interpolated linearly (each value
- * taken at the middle of its share of the bucket).  Returns -1 when there is
- * nothing counted.
+ * The value of the given rank (1-based, as in the sorted list of the
+ * values), never above the largest value seen.  extra_zeros are counted as
+ * values 0 on top of the histogram (samples that saw nothing).  A bucket of
+ * width 1 gives its value exactly; a wider one is interpolated linearly
+ * (each value taken at the middle of its share of the bucket).
  */
-double
-pgps_hist_percentile(const uint64 *hist, int sub_bits, int max_msb,
-					 uint64 extra_zeros, double fraction, uint64 max_value)
+static double
+value_at_rank(const uint64 *hist, int sub_bits, int max_msb,
+			  uint64 extra_zeros, double rank, uint64 max_value)
 {
 	int			n = nbuckets(sub_bits, max_msb);
-	uint64		total = extra_zeros;
 	uint64		seen;
-	double		rank;
 	int			i;
-
-	for (i = 0; i < n; i++)
-		total += hist[i];
-	if (total == 0)
-		return -1;
-
-	/* the rank of the wanted value, 1-based, as in a sorted list */
-	rank = ceil(fraction * total);
-	if (rank < 1)
-		rank = 1;
 
 	seen = extra_zeros;
 	if (seen >= rank)
@@ -113,6 +111,39 @@ pgps_hist_percentile(const uint64 *hist, int sub_bits, int max_msb,
 		return Min(value, (double) max_value);
 	}
 	return (double) max_value;
+}
+
+/*
+ * The value below which the given fraction of the counted values fall (see
+ * value_at_rank).  Returns -1 when there is nothing counted.
+ */
+double
+pgps_hist_percentile(const uint64 *hist, int sub_bits, int max_msb,
+					 uint64 extra_zeros, double fraction, uint64 max_value)
+{
+	uint64		total = hist_total(hist, nbuckets(sub_bits, max_msb), extra_zeros);
+	double		rank;
+
+	if (total == 0)
+		return -1;
+	rank = Max(ceil(fraction * total), 1);
+	return value_at_rank(hist, sub_bits, max_msb, extra_zeros, rank, max_value);
+}
+
+/*
+ * The k-th largest of the counted values (k from 1), or -1 when fewer than
+ * k are counted.
+ */
+double
+pgps_hist_kth_largest(const uint64 *hist, int sub_bits, int max_msb,
+					  uint64 extra_zeros, uint64 k, uint64 max_value)
+{
+	uint64		total = hist_total(hist, nbuckets(sub_bits, max_msb), extra_zeros);
+
+	if (k < 1 || total < k)
+		return -1;
+	return value_at_rank(hist, sub_bits, max_msb, extra_zeros,
+						 (double) (total - k + 1), max_value);
 }
 
 /*

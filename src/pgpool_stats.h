@@ -261,6 +261,9 @@ extern int	pgps_hist_bucket(uint64 value, int sub_bits, int max_msb);
 extern double pgps_hist_percentile(const uint64 *hist, int sub_bits,
 								   int max_msb, uint64 extra_zeros,
 								   double fraction, uint64 max_value);
+extern double pgps_hist_kth_largest(const uint64 *hist, int sub_bits,
+									int max_msb, uint64 extra_zeros, uint64 k,
+									uint64 max_value);
 extern double pgps_hist_percentile32(const uint32 *hist, int sub_bits,
 									 int max_msb, uint64 extra_zeros,
 									 double fraction, uint64 max_value);

@@ -8,7 +8,10 @@
  *		pgpool_stats_advise_server()).  The thresholds are named in rules.h.
  *
  * An application's demand is busy connections (active or idle in a
- * transaction) per client instance, from the sampled distribution.  Its
+ * transaction) per client instance, from the sampled distribution: the
+ * recommended pool serves its 99th percentile with headroom, and its bursts
+ * (the most busy connections seen in at least PGPS_BURST_SAMPLES samples),
+ * however rare: a pool sized below a burst turns it into queueing.  Its
  * rules, first match wins:
  *
  *	 insufficient_data		fewer than PGPS_MIN_SAMPLES samples
@@ -111,6 +114,21 @@ recommended_min_idle(double busy_p50)
 	return Max(0, ceil_int(busy_p50));
 }
 
+/* The pool an application needs: its p99 with headroom, and its bursts */
+static int
+demand_pool_size(const pgpsDemand *d)
+{
+	return Max(recommended_pool_size(d->busy_p99, d->headroom),
+			   ceil_int(d->busy_burst));
+}
+
+/* Whether its bursts, not its p99, size the pool */
+static bool
+bursts_drive(const pgpsDemand *d)
+{
+	return ceil_int(d->busy_burst) > recommended_pool_size(d->busy_p99, d->headroom);
+}
+
 /* Share as a whole percentage for a sentence */
 static int
 percent(double share)
@@ -147,9 +165,41 @@ reason_oversized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 	else
 		snprintf(busy, sizeof(busy), "at most %.0f %s busy", d->busy_p99,
 				 d->busy_p99 < 1.5 ? "is" : "are");
-	snprintf(advice->reason, sizeof(advice->reason),
-			 "keeps %.0f connections open%s but %s in 99%% of samples, so about %d sit idle: a pool of %d would do",
-			 d->open_p50, per_instance(d), busy, idle_now, pool);
+	if (bursts_drive(d))
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "keeps %.0f connections open%s but %s in 99%% of samples and its bursts reach %d, so about %d sit idle: a pool of %d would do, bursts included",
+				 d->open_p50, per_instance(d), busy, ceil_int(d->busy_burst),
+				 idle_now, pool);
+	else
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "keeps %.0f connections open%s but %s in 99%% of samples, so about %d sit idle: a pool of %d would do",
+				 d->open_p50, per_instance(d), busy, idle_now, pool);
+}
+
+/* The reason of ok */
+static void
+reason_ok(const pgpsDemand *d, int pool, pgpsAdvice *advice)
+{
+	char		busy[128];
+
+	if (d->busy_p99 < 0.5)
+		snprintf(busy, sizeof(busy), "none of its %.0f %s%s busy", d->open_p50,
+				 connections_word(d->open_p50), per_instance(d));
+	else
+		snprintf(busy, sizeof(busy), "at most %.0f of %.0f %s%s busy",
+				 d->busy_p99, d->open_p50, connections_word(d->open_p50),
+				 per_instance(d));
+	if (bursts_drive(d))
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "%s in 99%% of samples, but its bursts reach %d: a pool of %d fits them",
+				 busy, ceil_int(d->busy_burst), pool);
+	else if (d->busy_p99 < 0.5)
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "%s in 99%% of samples: a pool of %d fits", busy, pool);
+	else
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "%s in 99%% of samples, %.0f in 95%%: a pool of %d fits",
+				 busy, d->busy_p95, pool);
 }
 
 /*
@@ -201,7 +251,7 @@ reason_undersized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 void
 pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 {
-	int			pool = recommended_pool_size(d->busy_p99, d->headroom);
+	int			pool = demand_pool_size(d);
 
 	advice->pool_size = pool;
 	advice->min_idle = recommended_min_idle(d->busy_p50);
@@ -243,16 +293,7 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 	else
 	{
 		advice->verdict = PGPS_OK;
-		if (d->busy_p99 < 0.5)
-			snprintf(advice->reason, sizeof(advice->reason),
-					 "none of its %.0f %s%s busy in 99%% of samples: a pool of %d fits",
-					 d->open_p50, connections_word(d->open_p50),
-					 per_instance(d), pool);
-		else
-			snprintf(advice->reason, sizeof(advice->reason),
-					 "at most %.0f of %.0f %s%s busy in 99%% of samples, %.0f in 95%%: a pool of %d fits",
-					 d->busy_p99, d->open_p50, connections_word(d->open_p50),
-					 per_instance(d), d->busy_p95, pool);
+		reason_ok(d, pool, advice);
 	}
 }
 

@@ -17,6 +17,8 @@
 										 * idle_in_transaction_threshold */
 #define PGPS_IIT_MAX_S			10.0	/* one idle in a transaction longer */
 #define PGPS_SATURATED_SHARE	0.5 /* "most samples", in any one instance */
+#define PGPS_BURST_SAMPLES		3	/* a burst: the most busy connections
+									 * seen in at least this many samples */
 #define PGPS_UNDERSIZED_STEP	2.0 /* a full pool is grown this many times
 									 * over: a few rounds find the size */
 #define PGPS_OVERSIZED_FACTOR	2.0 /* open more than twice the pool ... */
@@ -52,6 +54,8 @@ typedef struct pgpsDemand
 	double		busy_p50;		/* busy connections per instance */
 	double		busy_p95;
 	double		busy_p99;
+	double		busy_burst;		/* the most busy connections seen in at
+								 * least PGPS_BURST_SAMPLES samples */
 	double		open_p50;		/* median open connections per instance */
 	double		saturated_share;	/* in its most saturated instance: of the
 									 * samples that saw it connected, those

@@ -28,12 +28,15 @@
 #include "rules.h"
 #include "store.h"
 
+PG_FUNCTION_INFO_V1(pgpool_stats_recommendations_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_recommendations_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_0);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_server_1_1);
 
-/* Columns of each function, the same in 1.0 and 1.1 */
-#define RECOMMENDATION_COLS	12
+/* Columns of each function; 1.1 adds busy_burst to the recommendations */
+#define RECOMMENDATION_COLS_1_0	12
+#define RECOMMENDATION_COLS	13
 #define SERVER_COLS			8
 #define ADVISE_COLS			4
 #define ADVISE_SERVER_COLS	5
@@ -204,6 +207,12 @@ build_demand(App *app, TimestampTz now, double spare)
 	d->busy_p50 = app_count_percentile(app, app->hist_busy, 0.50);
 	d->busy_p95 = app_count_percentile(app, app->hist_busy, 0.95);
 	d->busy_p99 = app_count_percentile(app, app->hist_busy, 0.99);
+	d->busy_burst = Max(pgps_hist_kth_largest(app->hist_busy, PGPS_COUNT_SUB_BITS,
+											  PGPS_COUNT_MAX_MSB,
+											  pgps_zero_samples(app->instance_samples,
+																app->nonzero_samples),
+											  PGPS_BURST_SAMPLES,
+											  (uint64) Max(app->peak_total, 0)), 0);
 	d->open_p50 = app_count_percentile(app, app->hist_total, 0.50);
 	d->saturated_share = app->saturated_share;
 	d->saturated_open_p50 = app->saturated_open_p50;
@@ -274,9 +283,12 @@ gather_apps(pgpsGlobalStats *stats)
 	return apps;
 }
 
-/* Pool-sizing recommendations, one row per application */
+/*
+ * Pool-sizing recommendations, one row per application, with the columns
+ * of the calling SQL's version (1.1 adds busy_burst)
+ */
 static Datum
-recommendations(FunctionCallInfo fcinfo)
+recommendations(FunctionCallInfo fcinfo, bool api_1_1)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pgpsGlobalStats stats;
@@ -287,7 +299,8 @@ recommendations(FunctionCallInfo fcinfo)
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
-	pgps_check_columns(rsinfo->setDesc, RECOMMENDATION_COLS);
+	pgps_check_columns(rsinfo->setDesc,
+					   api_1_1 ? RECOMMENDATION_COLS : RECOMMENDATION_COLS_1_0);
 	see_all = pgps_sees_all_rows();
 	apps = gather_apps(&stats);
 
@@ -311,17 +324,29 @@ recommendations(FunctionCallInfo fcinfo)
 		values[i++] = Int32GetDatum(app->peak_active);
 		values[i++] = Float8GetDatum(app->demand.busy_p95);
 		values[i++] = Float8GetDatum(app->demand.busy_p99);
+		if (api_1_1)
+			values[i++] = Float8GetDatum(app->demand.busy_burst);
 		values[i++] = Int32GetDatum(app->advice.pool_size);
 		values[i++] = Int32GetDatum(app->advice.min_idle);
 		values[i++] = CStringGetTextDatum(pgps_verdict_name(app->advice.verdict));
 		values[i++] = CStringGetTextDatum(app->advice.reason);
-		Assert(i == RECOMMENDATION_COLS);
+		Assert(i == (api_1_1 ? RECOMMENDATION_COLS : RECOMMENDATION_COLS_1_0));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
 }
 
-PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_recommendations, recommendations)
+Datum
+pgpool_stats_recommendations_1_0(PG_FUNCTION_ARGS)
+{
+	return recommendations(fcinfo, false);
+}
+
+Datum
+pgpool_stats_recommendations_1_1(PG_FUNCTION_ARGS)
+{
+	return recommendations(fcinfo, true);
+}
 
 /* The composite result type of a function returning one row */
 static TupleDesc
@@ -507,6 +532,8 @@ advise(FunctionCallInfo fcinfo, const char *const *names)
 										  d.open_p50, PGPS_MAX_CONNECTIONS);
 		d.spare_connections = count_arg(fcinfo, 16, "spare_connections", false,
 										-1, PGPS_MAX_CONNECTIONS);
+		d.busy_burst = amount_arg(fcinfo, 17, "busy_burst", 0,
+								  PGPS_MAX_CONNECTIONS);
 	}
 	if (!(d.busy_p50 <= d.busy_p95 && d.busy_p95 <= d.busy_p99))
 		ereport(ERROR,

@@ -98,7 +98,7 @@ psql_ -c "SELECT * FROM pgpool_stats_memory"
 
 echo "pgpool_stats_recommendations: a verdict and a pool size per application"
 psql_ -c "
-SELECT application_name, clients, active_max, busy_p95, busy_p99,
+SELECT application_name, clients, active_max, busy_p95, busy_p99, busy_burst,
        recommended_pool_size AS pool, recommended_min_idle AS min_idle, verdict
   FROM pgpool_stats_recommendations
  WHERE application_name NOT IN ('psql', 'setup')

@@ -32,6 +32,10 @@ parser.add_argument("--in-tx-ms", type=float, default=0,
                     help="the application's work between the two statements")
 parser.add_argument("--think-ms", type=float, default=0,
                     help="between transactions, the connection given back")
+parser.add_argument("--burst", type=int, default=0,
+                    help="instead of workers: this many transactions at once, "
+                         "every --burst-every-ms, for --seconds")
+parser.add_argument("--burst-every-ms", type=float, default=3000)
 parser.add_argument("--query", default="SELECT abalance FROM pgbench_accounts WHERE aid = %s",
                     help="the transaction's first statement (%%s: a number)")
 args = parser.parse_args()
@@ -90,12 +94,27 @@ pool = psycopg_pool.ConnectionPool(
     max_size=args.pool, kwargs={"autocommit": args.autocommit}, open=True)
 pool.wait()
 begin = time.monotonic()
-threads = [threading.Thread(target=worker, args=(pool, begin + args.seconds))
-           for _ in range(args.workers)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
+if args.burst:
+    # rare bursts: the pool idle in between
+    truth["bursts"] = 0
+    args.transactions = 1
+    while time.monotonic() + args.burst_every_ms / 1000 <= begin + args.seconds:
+        start = time.monotonic()
+        threads = [threading.Thread(target=worker, args=(pool, 0))
+                   for _ in range(args.burst)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        truth["bursts"] += 1
+        time.sleep(max(args.burst_every_ms / 1000 - (time.monotonic() - start), 0))
+else:
+    threads = [threading.Thread(target=worker, args=(pool, begin + args.seconds))
+               for _ in range(args.workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 finish = time.monotonic()
 stats = pool.get_stats()
 pool.close()

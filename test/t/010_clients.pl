@@ -95,6 +95,26 @@ is($verdict, 'idle_in_transaction', 'a transaction open across seconds of work: 
 like($reason, qr/^a session sat idle in a transaction for 1 s or more in \d+% of samples, the longest for 2\.\d s/,
 	'the reason says how long and how often');
 
+# --- rare bursts -------------------------------------------------------------
+# A pool of 10 idle but for a burst of 10 concurrent 50 ms queries every
+# 3 s: bursts fill under 1% of the samples, so the 99th percentile misses
+# them, yet a pool sized below them turns each into queueing.
+my $bursty = run_client('--app', 'bursty', '--pool', '10', '--burst', '10',
+	'--burst-every-ms', '3000', '--seconds', '9.5', '--query', 'SELECT pg_sleep(0.05)');
+settle('bursty');
+$mon->query_safe('SELECT count(pgpool_stats_sample()) FROM generate_series(1, 3000)');
+is($bursty->{bursts}, 3, 'the client ran 3 bursts of 10');
+my ($p99, $burst, $pool, $peak) = split /\|/, $mon->query_safe(q{
+	SELECT busy_p99 || '|' || busy_burst || '|' || recommended_pool_size || '|' || active_max
+	  FROM pgpool_stats_recommendations WHERE application_name = 'bursty'});
+cmp_ok($p99, '<=', 1, "the bursts are rare: busy p99 $p99");
+cmp_ok($burst, '>=', 8, "the burst size seen: $burst busy connections (the client ran 10)");
+cmp_ok($pool, '>=', $burst, "the recommended pool ($pool) serves the bursts");
+($verdict, $reason) = split /\|/, $mon->query_safe(q{
+	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'bursty'});
+isnt($verdict, 'oversized', "a pool as large as its bursts is not oversized ($verdict)");
+like($reason, qr/bursts reach \d+/, 'the reason says the bursts size the pool');
+
 # --- one exhausted instance next to an idle one -----------------------------
 # The same application from two client addresses (127.0.0.1 and the Unix
 # socket): one instance runs 12 workers on a pool of 4, each query 20 ms, no
