@@ -25,11 +25,19 @@ pgps_window_samples(int64 window_start_no, int64 samples_taken)
 	return Max(samples_taken - window_start_no, 0);
 }
 
-/* The window a rate is taken over: since first seen, at least a second */
+/*
+ * The window a rate of connections is taken over, at least a second: from
+ * the first event to now while connections are open, else to the last event
+ * (the application stopped: its rate stays what it was, rather than falling
+ * for as long as nobody resets).
+ */
 double
-pgps_window_seconds(TimestampTz first_seen, TimestampTz now)
+pgps_rate_seconds(TimestampTz first_seen, TimestampTz last_seen,
+				  int64 open_connections, TimestampTz now)
 {
-	return Max((double) (now - first_seen) / USECS_PER_SEC, 1.0);
+	TimestampTz end = open_connections > 0 ? now : Min(last_seen, now);
+
+	return Max((double) (end - first_seen) / USECS_PER_SEC, 1.0);
 }
 
 /* sum / n, or -1 when n is 0 */

@@ -281,7 +281,8 @@ extern double pgps_hist_percentile32(const uint32 *hist, int sub_bits,
 
 /* figures.c: figures derived from the counters, for views and rules alike */
 extern int64 pgps_window_samples(int64 window_start_no, int64 samples_taken);
-extern double pgps_window_seconds(TimestampTz first_seen, TimestampTz now);
+extern double pgps_rate_seconds(TimestampTz first_seen, TimestampTz last_seen,
+								int64 open_connections, TimestampTz now);
 extern double pgps_lifetime_ms(const uint64 *hist, uint64 max_us,
 							   double fraction);
 extern double pgps_lifetime32_ms(const uint32 *hist, uint64 max_us,

@@ -137,6 +137,7 @@ key_columns(const pgpsKey *key, bool full, Datum *values, bool *nulls)
 typedef struct ChurnCopy
 {
 	pgpsKey		key;
+	TimestampTz last_seen;
 	pgpsChurn	churn;
 } ChurnCopy;
 
@@ -146,6 +147,7 @@ copy_churn(void *dst, const pgpsEntry *entry)
 	ChurnCopy  *c = (ChurnCopy *) dst;
 
 	c->key = entry->key;
+	c->last_seen = entry->last_seen;
 	c->churn = entry->churn;
 }
 
@@ -163,7 +165,8 @@ connections_row(const ChurnCopy *copy, bool full, TimestampTz now,
 	values[i++] = Int64GetDatum(c->login_failures);
 	values[i++] = Int32GetDatum(c->open_connections);
 	values[i++] = Float8GetDatum(c->connections /
-								 pgps_window_seconds(c->first_seen, now));
+								 pgps_rate_seconds(c->first_seen, copy->last_seen,
+												   c->open_connections, now));
 	values[i] = float8_or_null(pgps_ms(pgps_mean(c->session_total_us,
 													  c->disconnections)),
 									&nulls[i]);

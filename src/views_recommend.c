@@ -67,6 +67,7 @@ typedef struct KeyPart
 	uint64		session_max_us;
 	uint64		setup_total_us;
 	TimestampTz first_seen;
+	TimestampTz last_seen;
 	uint32		hist_busy[PGPS_COUNT_BUCKETS];
 	uint32		hist_total[PGPS_COUNT_BUCKETS];
 	uint32		session_hist[PGPS_HIST_BUCKETS];
@@ -95,6 +96,7 @@ typedef struct App
 	uint64		session_max_us;
 	uint64		setup_total_us;
 	TimestampTz first_seen;
+	TimestampTz last_seen;
 	uint64		session_hist[PGPS_HIST_BUCKETS];
 	pgpsDemand	demand;
 	pgpsAdvice	advice;
@@ -126,6 +128,7 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 	k->session_max_us = c->session_max_us;
 	k->setup_total_us = c->setup_total_us;
 	k->first_seen = c->first_seen;
+	k->last_seen = entry->last_seen;
 	memcpy(k->hist_busy, a->hist_busy, sizeof(k->hist_busy));
 	memcpy(k->hist_total, a->hist_total, sizeof(k->hist_total));
 	memcpy(k->session_hist, c->session_hist, sizeof(k->session_hist));
@@ -174,6 +177,7 @@ add_key(App *app, const KeyPart *k, int64 samples_taken)
 	app->setup_total_us += k->setup_total_us;
 	if (app->first_seen == 0 || k->first_seen < app->first_seen)
 		app->first_seen = k->first_seen;
+	app->last_seen = Max(app->last_seen, k->last_seen);
 	for (b = 0; b < PGPS_HIST_BUCKETS; b++)
 		app->session_hist[b] += k->session_hist[b];
 }
@@ -196,7 +200,8 @@ build_demand(App *app, TimestampTz now, double spare)
 
 	d->samples = app->samples;
 	d->connects_per_sec = app->connections /
-		pgps_window_seconds(app->first_seen, now);
+		pgps_rate_seconds(app->first_seen, app->last_seen, app->open_connections,
+						  now);
 	d->session_p50_ms = pgps_lifetime_ms(app->session_hist,
 										 app->session_max_us, 0.5);
 	d->setup_share = -1;

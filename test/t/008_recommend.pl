@@ -36,7 +36,13 @@ $fresh->quit;
 	$node->command_ok([ 'pgbench', '-n', '-C', '-S', '-c', '2', '-j', '2', '-t', '40', 'postgres' ],
 		'connect-per-transaction pgbench');
 }
+# its rate is over the time it was connecting: once it stopped, it stays
+poll_bg($mon, "SELECT open_connections FROM pgpool_stats_connections WHERE application_name = 'churner'", '0');
+poll_bg($mon, "SELECT now() - first_seen > interval '1.5 s' FROM pgpool_stats_connections WHERE application_name = 'churner'", 't');
+my $rate_sql = "SELECT connects_per_sec FROM pgpool_stats_connections WHERE application_name = 'churner'";
+my $rate = $mon->query_safe($rate_sql);
 $mon->query_safe($sample600);
+is($mon->query_safe($rate_sql), $rate, "a stopped application's rate of connections stays what it was ($rate/s)");
 like($mon->query_safe(
 		"SELECT verdict || ': ' || reason FROM pgpool_stats_recommendations WHERE application_name = 'churner'"),
 	qr/^no_pooling: opens [\d.]+ connections\/s, median session \d+ ms, \d+% of backend time is connection setup: use a connection pool/,
