@@ -75,7 +75,8 @@ CREATE FUNCTION pgpool_stats_activity(
     OUT idle_in_transaction_max_s double precision,
     OUT samples bigint,
     OUT last_sample timestamp with time zone,
-    OUT active_trend text
+    OUT active_trend text,
+    OUT total_trend text
 )
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgpool_stats_activity_1_1'
@@ -102,7 +103,8 @@ CREATE VIEW pgpool_stats_activity AS
            s.idle_in_transaction_max_s,
            s.samples,
            s.last_sample,
-           s.active_trend
+           s.active_trend,
+           s.total_trend
       FROM pgpool_stats_activity() s
       LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
       LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid;
@@ -325,7 +327,7 @@ COMMENT ON VIEW pgpool_stats_connections IS
 COMMENT ON FUNCTION pgpool_stats_activity() IS
     'sampled session states per key; read it through the view pgpool_stats_activity';
 COMMENT ON VIEW pgpool_stats_activity IS
-    'what each key''s sessions are doing: the latest sample''s states, and the maximum, mean and percentiles of active sessions over the window';
+    'what each key''s sessions are doing: the latest sample''s states, the maximum, mean and percentiles of active sessions over the window, and sparklines of active and open connections over the recent history';
 COMMENT ON FUNCTION pgpool_stats_history() IS
     'closed history buckets per key; read it through the view pgpool_stats_history';
 COMMENT ON VIEW pgpool_stats_history IS

@@ -32,11 +32,14 @@
 #include "pgpool_stats.h"
 #include "store.h"
 
+PG_FUNCTION_INFO_V1(pgpool_stats_activity_1_0);
+PG_FUNCTION_INFO_V1(pgpool_stats_activity_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_memory_1_1);
 
-/* Columns of each function, the same in 1.0 and 1.1 */
+/* Columns of each function; 1.1 adds total_trend to the activity */
 #define CONNECTIONS_COLS	19
-#define ACTIVITY_COLS		19
+#define ACTIVITY_COLS_1_0	19
+#define ACTIVITY_COLS		20	/* 1.1 adds total_trend */
 #define HISTORY_COLS		14
 #define INFO_COLS			14
 #define MEMORY_COLS			4
@@ -266,11 +269,12 @@ sparkline(const int32 *values, int n)
 	return buf.data;
 }
 
-/* max_active of each key in the newest TREND_BUCKETS buckets */
+/* max_active and max_total of each key in the newest TREND_BUCKETS buckets */
 typedef struct TrendEntry
 {
 	pgpsKey		key;
-	int32		values[TREND_BUCKETS];
+	int32		active[TREND_BUCKETS];
+	int32		total[TREND_BUCKETS];
 } TrendEntry;
 
 static HTAB *
@@ -300,8 +304,12 @@ trend_table(int *nbuckets)
 			TrendEntry *t = hash_search(table, &row->key, HASH_ENTER, &found);
 
 			if (!found)
-				memset(t->values, 0, sizeof(t->values));
-			t->values[b] = row->max_active;
+			{
+				memset(t->active, 0, sizeof(t->active));
+				memset(t->total, 0, sizeof(t->total));
+			}
+			t->active[b] = row->max_active;
+			t->total[b] = row->max_total;
 		}
 	}
 	return table;
@@ -343,7 +351,7 @@ copy_activity(void *dst, const pgpsEntry *entry)
 /* One row of pgpool_stats_activity */
 static void
 activity_row(const ActivityCopy *a, bool full, const pgpsGlobalStats *stats,
-			 HTAB *trend, int ntrend, Datum *values, bool *nulls)
+			 HTAB *trend, int ntrend, bool api_1_1, Datum *values, bool *nulls)
 {
 	int64		samples = pgps_window_samples(a->window_start_no,
 												  stats->samples_taken);
@@ -379,13 +387,18 @@ activity_row(const ActivityCopy *a, bool full, const pgpsGlobalStats *stats,
 	values[i] = timestamp_or_null(samples > 0 ? stats->last_sample : 0, &nulls[i]);
 	i++;
 	t = hash_search(trend, &a->key, HASH_FIND, NULL);
-	values[i++] = CStringGetTextDatum(sparkline(t ? t->values : none, ntrend));
-	Assert(i == ACTIVITY_COLS);
+	values[i++] = CStringGetTextDatum(sparkline(t ? t->active : none, ntrend));
+	if (api_1_1)
+		values[i++] = CStringGetTextDatum(sparkline(t ? t->total : none, ntrend));
+	Assert(i == (api_1_1 ? ACTIVITY_COLS : ACTIVITY_COLS_1_0));
 }
 
-/* State counts and their statistics, one row per key */
+/*
+ * State counts and their statistics, one row per key, with the columns of
+ * the calling SQL's version (1.1 adds total_trend)
+ */
 static Datum
-activity(FunctionCallInfo fcinfo)
+activity(FunctionCallInfo fcinfo, bool api_1_1)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ActivityCopy *copies;
@@ -398,7 +411,8 @@ activity(FunctionCallInfo fcinfo)
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
-	pgps_check_columns(rsinfo->setDesc, ACTIVITY_COLS);
+	pgps_check_columns(rsinfo->setDesc,
+					   api_1_1 ? ACTIVITY_COLS : ACTIVITY_COLS_1_0);
 	see_all = pgps_sees_all_rows();
 
 	/* no sample in between: the statistics and the sample count agree */
@@ -413,13 +427,23 @@ activity(FunctionCallInfo fcinfo)
 
 		memset(nulls, 0, sizeof(nulls));
 		activity_row(&copies[n], pgps_sees_row(see_all, copies[n].key.userid),
-					 &stats, trend, ntrend, values, nulls);
+					 &stats, trend, ntrend, api_1_1, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
 }
 
-PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_activity, activity)
+Datum
+pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
+{
+	return activity(fcinfo, false);
+}
+
+Datum
+pgpool_stats_activity_1_1(PG_FUNCTION_ARGS)
+{
+	return activity(fcinfo, true);
+}
 
 /* One row per closed history bucket and key */
 static Datum

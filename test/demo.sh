@@ -51,8 +51,8 @@ echo "pgpool_stats_activity while admin-ui and billing-job are still connected"
 psql_ -c "
 SELECT application_name, total, active, idle, idle_in_transaction AS idle_in_xact,
        total_max, active_max, round(active_avg::numeric, 2) AS active_avg,
-       active_p95, active_p99, round(idle_in_transaction_max_s::numeric, 1) AS idle_in_transaction_max_s,
-       samples, active_trend
+       active_p95, active_p99, round(idle_in_transaction_max_s::numeric, 1) AS iit_max_s,
+       samples, active_trend, total_trend
   FROM pgpool_stats_activity
  WHERE application_name NOT IN ('psql', 'setup')
  ORDER BY total_max DESC"

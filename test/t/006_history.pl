@@ -67,6 +67,10 @@ is( $mon->query_safe(
 		"SELECT active_trend FROM pgpool_stats_activity WHERE application_name = 'idler'"),
 	"\xe2\x96\x81" x 4,
 	'active_trend of an application never seen active: four lowest blocks');
+is( $mon->query_safe(
+		"SELECT total_trend FROM pgpool_stats_activity WHERE application_name = 'idler'"),
+	"\xe2\x96\x88" x 4,
+	'total_trend of its one connection, open in every bucket: four full blocks');
 
 $mon->query_safe(q{
 	SELECT pg_cancel_backend(pid) FROM pg_stat_activity
