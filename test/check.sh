@@ -6,6 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 pgps_install_deps
+pgps_install_node_clients
 pgps_build_install
 
 # The suites write results and start servers: as root they run as postgres,

@@ -23,6 +23,8 @@ pgps_install_deps()
 	# the real-client tests: Debian's Python with psycopg 3 and its pool
 	/usr/bin/python3 -c 'import psycopg, psycopg_pool' >/dev/null 2>&1 \
 		|| need+=(python3-psycopg python3-psycopg-pool)
+	command -v node >/dev/null 2>&1 || need+=(nodejs)
+	command -v npm >/dev/null 2>&1 || need+=(npm)
 	command -v make >/dev/null 2>&1 || need+=(make)
 	command -v gcc >/dev/null 2>&1 || need+=(gcc)
 	[ ${#need[@]} -eq 0 ] && return 0
@@ -32,6 +34,14 @@ pgps_install_deps()
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+}
+
+# The real-client tests' npm packages (node-postgres), from the lock file
+pgps_install_node_clients()
+{
+	[ -d "$PGPS_ROOT/test/clients/node_modules/pg" ] && return 0
+	pgps_log "installing the test clients' npm packages"
+	npm ci --prefix "$PGPS_ROOT/test/clients" --no-audit --no-fund --silent >/dev/null
 }
 
 # Install the build in directory $1 into the server's directories.
