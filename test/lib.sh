@@ -21,8 +21,8 @@ pgps_install_deps()
 	[ -f /usr/include/krb5.h ] || [ -f /usr/include/krb5/krb5.h ] || need+=(libkrb5-dev)
 	perl -MIPC::Run -e 1 >/dev/null 2>&1 || need+=(libipc-run-perl)
 	# the real-client tests: Debian's Python with psycopg 3 and its pool
-	/usr/bin/python3 -c 'import psycopg, psycopg_pool' >/dev/null 2>&1 \
-		|| need+=(python3-psycopg python3-psycopg-pool)
+	/usr/bin/python3 -c 'import psycopg, psycopg_pool, psycopg2, sqlalchemy' >/dev/null 2>&1 \
+		|| need+=(python3-psycopg python3-psycopg-pool python3-psycopg2 python3-sqlalchemy)
 	command -v node >/dev/null 2>&1 || need+=(nodejs)
 	command -v npm >/dev/null 2>&1 || need+=(npm)
 	command -v make >/dev/null 2>&1 || need+=(make)

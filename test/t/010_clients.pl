@@ -1,6 +1,7 @@
-# Verdicts on a real client library, psycopg 3 with psycopg_pool, with both
-# cores kept busy by pgbench the whole time: each application logs its own
-# truth (test/clients/psycopg_app.py) and the views are checked against it.
+# Verdicts on real Python client libraries, psycopg 3 with psycopg_pool and
+# SQLAlchemy's QueuePool, with both cores kept busy by pgbench the whole
+# time: each application logs its own truth (test/clients/psycopg_app.py,
+# sqlalchemy_app.py) and the views are checked against it.
 use strict;
 use warnings;
 
@@ -77,6 +78,25 @@ my ($verdict, $reason) = split /\|/, $mon->query_safe(q{
 	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'orm'});
 isnt($verdict, 'idle_in_transaction', "short transactions are not left open ($verdict: $reason)");
 isnt($verdict, 'insufficient_data', 'and there was enough data for a verdict');
+
+# --- the same with SQLAlchemy's QueuePool (psycopg2) -------------------------
+# pool_size 5 and max_overflow 10, three workers: select, 20 ms of work,
+# update, commit, then 30 ms of thinking.
+my ($sqla_out, $sqla_err) = ('', '');
+IPC::Run::run([ $python, "$FindBin::RealBin/../clients/sqlalchemy_app.py",
+		'postgresql+psycopg2://postgres@/postgres?host=' . $node->host . '&port=' . $node->port,
+		'--app', 'orm-sqla', '--pool-size', '5', '--max-overflow', '10', '--workers', '3',
+		'--seconds', '8', '--in-tx-ms', '20', '--think-ms', '30' ],
+	'>', \$sqla_out, '2>', \$sqla_err)
+  or die "the SQLAlchemy application failed: $sqla_err";
+my $sqla = decode_json($sqla_out);
+settle('orm-sqla');
+is($sqla->{overflow_max}, 0, "the pool never overflowed ($sqla->{checked_out_max} checked out at most)");
+is(churn_row($mon, 'orm-sqla', 'connections'), $sqla->{connections_opened},
+	"connections: exactly the $sqla->{connections_opened} the pool opened");
+($verdict, $reason) = split /\|/, $mon->query_safe(q{
+	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'orm-sqla'});
+is($verdict, 'ok', "ORM transactions with work inside: ok ($reason)");
 
 # --- a transaction left open across the application's work ----------------
 # One worker that opens a transaction, then works 2.5 s before its second
