@@ -23,6 +23,7 @@ pgps_install_deps()
 	# the real-client tests: Debian's Python with psycopg 3 and its pool
 	/usr/bin/python3 -c 'import psycopg, psycopg_pool, psycopg2, sqlalchemy' >/dev/null 2>&1 \
 		|| need+=(python3-psycopg python3-psycopg-pool python3-psycopg2 python3-sqlalchemy)
+	[ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 	command -v node >/dev/null 2>&1 || need+=(nodejs)
 	command -v npm >/dev/null 2>&1 || need+=(npm)
 	command -v make >/dev/null 2>&1 || need+=(make)

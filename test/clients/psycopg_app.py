@@ -32,6 +32,9 @@ parser.add_argument("--in-tx-ms", type=float, default=0,
                     help="the application's work between the two statements")
 parser.add_argument("--think-ms", type=float, default=0,
                     help="between transactions, the connection given back")
+parser.add_argument("--no-prepare", action="store_true",
+                    help="no server-side prepared statements (behind a "
+                         "transaction pooler)")
 parser.add_argument("--burst", type=int, default=0,
                     help="instead of workers: this many transactions at once, "
                          "every --burst-every-ms, for --seconds")
@@ -42,10 +45,19 @@ args = parser.parse_args()
 
 lock = threading.Lock()
 truth = {"transactions": 0, "idle_in_tx_max_s": 0.0}
+errors = []                     # a worker's failure fails the run
 idle_spans = []                 # (start, end) of every pause inside a transaction
 
 
 def worker(pool, deadline):
+    try:
+        run_worker(pool, deadline)
+    except Exception as e:      # noqa: BLE001 - reported, and the run fails
+        with lock:
+            errors.append(repr(e))
+
+
+def run_worker(pool, deadline):
     done = 0
     while True:
         if args.transactions and done >= args.transactions:
@@ -91,7 +103,9 @@ def covered(spans, begin, end):
 
 pool = psycopg_pool.ConnectionPool(
     args.dsn + f" application_name={args.app}", min_size=args.pool,
-    max_size=args.pool, kwargs={"autocommit": args.autocommit}, open=True)
+    max_size=args.pool, open=True,
+    kwargs={"autocommit": args.autocommit,
+            "prepare_threshold": None if args.no_prepare else 5})
 pool.wait()
 begin = time.monotonic()
 if args.burst:
@@ -124,4 +138,6 @@ truth["requests_queued"] = stats.get("requests_queued", 0)
 truth["requests_wait_ms"] = stats.get("requests_wait_ms", 0)
 truth["idle_in_tx_share"] = covered(idle_spans, begin, finish)
 truth["seconds"] = finish - begin
+if errors:
+    raise SystemExit("a worker failed: " + errors[0])
 print(json.dumps(truth), flush=True)
