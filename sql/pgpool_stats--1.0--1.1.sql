@@ -250,6 +250,7 @@ CREATE FUNCTION pgpool_stats_advise(
     saturated_open_p50 double precision DEFAULT NULL,
     spare_connections bigint DEFAULT NULL,
     busy_burst double precision DEFAULT 0,
+    connections bigint DEFAULT NULL,
     OUT verdict text,
     OUT recommended_pool_size integer,
     OUT recommended_min_idle integer,
@@ -361,7 +362,7 @@ COMMENT ON FUNCTION pgpool_stats_server() IS
     'the server''s connection slots and verdict; read it through the view pgpool_stats_server';
 COMMENT ON VIEW pgpool_stats_server IS
     'client connections against max_connections less the reserved slots, the applications'' recommended pools added up, a verdict and its reason';
-COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision) IS
+COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision, bigint) IS
     'an application''s pool-sizing rules over given figures: the verdict, pool, minimum idle and reason they give';
 COMMENT ON FUNCTION pgpool_stats_advise_server(integer, integer, bigint, bigint, bigint, bigint, double precision) IS
     'the server''s rules over given figures: the verdict and reason they give';

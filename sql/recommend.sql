@@ -19,6 +19,9 @@ SELECT cps, p50, (pgpool_stats_advise(600, connects_per_sec => cps, session_p50_
   FROM (VALUES (0.99, 10), (1.0, 10), (1.0, 999.9), (1.0, 1000), (5, NULL)) v(cps, p50);
 SELECT verdict FROM pgpool_stats_advise(600, connects_per_sec => 5, session_p50_ms => 1500,
                                         short_session_ms => 2000);
+-- ... over at least 10 connections: the rate of a couple is noise
+SELECT n, (pgpool_stats_advise(600, connects_per_sec => 5, session_p50_ms => 10, connections => n)).verdict
+  FROM (VALUES (9), (10)) v(n);
 SELECT reason FROM pgpool_stats_advise(600, connects_per_sec => 42, session_p50_ms => 12,
                                        setup_share => 0.31, busy_p99 => 3);
 
@@ -76,6 +79,8 @@ SELECT verdict, recommended_pool_size, reason
 SELECT reason FROM pgpool_stats_advise(600, connects_per_sec => 5, session_p50_ms => 10);
 SELECT reason FROM pgpool_stats_advise(600, open_p50 => 1);
 SELECT reason FROM pgpool_stats_advise(600, busy_p99 => 1, open_p50 => 1);
+SELECT reason FROM pgpool_stats_advise(600, busy_p99 => 1, open_p50 => 0);
+SELECT reason FROM pgpool_stats_advise(600, busy_p99 => 1, open_p50 => 1, saturated_share => 0.9);
 SELECT reason FROM pgpool_stats_advise(600, busy_p99 => 2, open_p50 => 30, instances => 3);
 SELECT reason FROM pgpool_stats_advise(600, busy_p50 => 1, busy_p95 => 2, busy_p99 => 3, open_p50 => 4,
                                        instances => 2);

@@ -15,7 +15,8 @@
  * rules, first match wins:
  *
  *	 insufficient_data		fewer than PGPS_MIN_SAMPLES samples
- *	 no_pooling				at least PGPS_NO_POOLING_RATE connections/s and a
+ *	 no_pooling				at least PGPS_NO_POOLING_RATE connections/s over
+ *							at least PGPS_NO_POOLING_MIN connections, and a
  *							median session shorter than short_session
  *	 idle_in_transaction	a session idle in a transaction for at least
  *							idle_in_transaction_threshold (a setting) in at
@@ -26,7 +27,8 @@
  *							round trips, a transaction pooler) are normal
  *	 undersized				in any one instance, every connection busy in
  *							more than PGPS_SATURATED_SHARE of the samples
- *							that saw it connected; the pool is grown
+ *							that saw it connected (at least
+ *							PGPS_INSTANCE_SAMPLES of them); the pool is grown
  *							PGPS_UNDERSIZED_STEP times over, within the
  *							server's free slots.  The server cannot see a
  *							client's queue: the reason says what was seen
@@ -86,11 +88,16 @@ per_instance(const pgpsDemand *d)
 	return d->instances > 1 ? " per instance" : "";
 }
 
-/* Whether one instance's pool is full in most samples */
+/*
+ * Whether one instance's pool was full in most of the samples that saw it
+ * connected, once enough did: a connection seen busy in its few samples (a
+ * one-off session from another host) says nothing of a pool.
+ */
 bool
-pgps_instance_saturated(double saturated_share)
+pgps_instance_saturated(int64 saturated_samples, int64 connected_samples)
 {
-	return saturated_share > PGPS_SATURATED_SHARE;
+	return connected_samples >= PGPS_INSTANCE_SAMPLES &&
+		saturated_samples > PGPS_SATURATED_SHARE * connected_samples;
 }
 
 /* ceil() that forgives floating-point noise just above an integer */
@@ -185,10 +192,14 @@ reason_ok(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 	if (d->busy_p99 < 0.5)
 		snprintf(busy, sizeof(busy), "none of its %.0f %s%s busy", d->open_p50,
 				 connections_word(d->open_p50), per_instance(d));
-	else
+	else if (d->open_p50 >= d->busy_p99)
 		snprintf(busy, sizeof(busy), "at most %.0f of %.0f %s%s busy",
 				 d->busy_p99, d->open_p50, connections_word(d->open_p50),
 				 per_instance(d));
+	else
+		/* connected less than half the time: no typical number open */
+		snprintf(busy, sizeof(busy), "at most %.0f %s%s busy", d->busy_p99,
+				 connections_word(d->busy_p99), per_instance(d));
 	if (bursts_drive(d))
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "%s in 99%% of samples, but its bursts reach %d: a pool of %d fits them",
@@ -228,19 +239,20 @@ reason_undersized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 	}
 	advice->pool_size = step;
 	if (d->instances > 1)
-		snprintf(where, sizeof(where), "in %d of its %d instances, all %.0f %s",
-				 Max(d->saturated_instances, 1), d->instances, open,
-				 connections_word(open));
+		snprintf(where, sizeof(where), "in %d of its %d instances, %s %.0f %s %s",
+				 Max(d->saturated_instances, 1), d->instances,
+				 open < 1.5 ? "the" : "all", open, connections_word(open),
+				 open < 1.5 ? "was" : "were");
 	else
-		snprintf(where, sizeof(where), "all of its %.0f %s", open,
-				 connections_word(open));
+		snprintf(where, sizeof(where), "%s %.0f %s %s", open < 1.5 ? "its" : "all of its",
+				 open, connections_word(open), open < 1.5 ? "was" : "were");
 	if (step <= open)
 		snprintf(advice->reason, sizeof(advice->reason),
-				 "%s were busy in %d%% of samples: the pool is full most of the time, and the server has no free connection slot for a bigger one; if its clients wait for a connection (the pool's own wait figures tell), make room first (smaller pools elsewhere, a server-side pooler)",
+				 "%s busy in %d%% of samples: the pool is full most of the time, and the server has no free connection slot for a bigger one; if its clients wait for a connection (the pool's own wait figures tell), make room first (smaller pools elsewhere, a server-side pooler)",
 				 where, percent(d->saturated_share));
 	else
 		snprintf(advice->reason, sizeof(advice->reason),
-				 "%s were busy in %d%% of samples: the pool is full most of the time; if its clients wait for a connection (the pool's own wait figures tell), try a pool of %d%s%s and look again",
+				 "%s busy in %d%% of samples: the pool is full most of the time; if its clients wait for a connection (the pool's own wait figures tell), try a pool of %d%s%s and look again",
 				 where, percent(d->saturated_share), step, per_instance(d), room);
 }
 
@@ -264,6 +276,7 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 				 d->samples, PGPS_MIN_SAMPLES);
 	}
 	else if (d->connects_per_sec >= PGPS_NO_POOLING_RATE &&
+			 d->connections >= PGPS_NO_POOLING_MIN &&
 			 d->session_p50_ms >= 0 && d->session_p50_ms < d->short_session_ms)
 	{
 		advice->verdict = PGPS_NO_POOLING;
@@ -279,7 +292,7 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 				 percent(d->idle_in_transaction_share),
 				 d->idle_in_transaction_max_s);
 	}
-	else if (d->busy_p99 >= 1 && pgps_instance_saturated(d->saturated_share))
+	else if (d->busy_p99 >= 1 && d->saturated_share > PGPS_SATURATED_SHARE)
 	{
 		advice->verdict = PGPS_UNDERSIZED;
 		reason_undersized(d, pool, advice);

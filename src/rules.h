@@ -11,12 +11,16 @@
 
 /* Thresholds of the rules; the README's "Sizing a pool" says why each */
 #define PGPS_MIN_SAMPLES		600 /* a minute at the default interval */
-#define PGPS_NO_POOLING_RATE	1.0 /* connections/s */
+#define PGPS_NO_POOLING_RATE	1.0 /* connections/s ... */
+#define PGPS_NO_POOLING_MIN		10	/* ... over at least this many: the rate
+									 * of a couple of connections is noise */
 #define PGPS_IIT_SHARE			0.05	/* of samples with a session idle
 										 * in a transaction for at least
 										 * idle_in_transaction_threshold */
 #define PGPS_IIT_MAX_S			10.0	/* one idle in a transaction longer */
 #define PGPS_SATURATED_SHARE	0.5 /* "most samples", in any one instance */
+#define PGPS_INSTANCE_SAMPLES	60	/* an instance is judged once this many
+									 * samples saw it connected */
 #define PGPS_BURST_SAMPLES		3	/* a burst: the most busy connections
 									 * seen in at least this many samples */
 #define PGPS_UNDERSIZED_STEP	2.0 /* a full pool is grown this many times
@@ -47,6 +51,7 @@ typedef enum pgpsVerdict
 typedef struct pgpsDemand
 {
 	int64		samples;		/* samples in the window */
+	int64		connections;	/* established in the window */
 	double		connects_per_sec;
 	double		session_p50_ms; /* -1: no session ended */
 	double		setup_share;	/* share of backend time spent on setup,
@@ -106,7 +111,8 @@ typedef struct pgpsServerAdvice
 } pgpsServerAdvice;
 
 extern const char *pgps_verdict_name(pgpsVerdict verdict);
-extern bool pgps_instance_saturated(double saturated_share);
+extern bool pgps_instance_saturated(int64 saturated_samples,
+									int64 connected_samples);
 extern int64 pgps_usable_connections(int max_connections,
 									 int reserved_connections);
 extern void pgps_advise(const pgpsDemand *d, pgpsAdvice *advice);

@@ -148,12 +148,12 @@ add_key(App *app, const KeyPart *k, int64 samples_taken)
 	app->samples = Max(app->samples, samples);
 	app->instance_samples += samples;
 	app->nonzero_samples += k->nonzero_samples;
-	if (k->nonzero_samples > 0)
+	if (k->nonzero_samples >= PGPS_INSTANCE_SAMPLES)
 	{
 		/* each instance (client address) is judged on its own */
 		double		share = (double) k->saturated_samples / k->nonzero_samples;
 
-		if (pgps_instance_saturated(share))
+		if (pgps_instance_saturated(k->saturated_samples, k->nonzero_samples))
 			app->saturated_instances++;
 		if (share > app->saturated_share)
 		{
@@ -199,6 +199,7 @@ build_demand(App *app, TimestampTz now, double spare)
 	pgpsDemand *d = &app->demand;
 
 	d->samples = app->samples;
+	d->connections = app->connections;
 	d->connects_per_sec = app->connections /
 		pgps_rate_seconds(app->first_seen, app->last_seen, app->open_connections,
 						  now);
@@ -501,6 +502,8 @@ advise(FunctionCallInfo fcinfo, const char *const *names)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("samples must be at least 0, not " INT64_FORMAT, d.samples)));
 	d.connects_per_sec = amount_arg(fcinfo, 1, names[1], 0, DBL_MAX);
+	/* unless given (1.1), enough connections for a rate to mean something */
+	d.connections = PGPS_NO_POOLING_MIN;
 	d.session_p50_ms = PG_ARGISNULL(2) ? -1 :
 		amount_arg(fcinfo, 2, names[2], 0, DBL_MAX);
 	d.setup_share = PG_ARGISNULL(3) ? -1 : share_arg(fcinfo, 3, names[3], 0);
@@ -519,7 +522,7 @@ advise(FunctionCallInfo fcinfo, const char *const *names)
 
 	/* 1.1's figures of instances and of the server's room; 1.0 has none */
 	d.instances = 1;
-	d.saturated_instances = pgps_instance_saturated(d.saturated_share) ? 1 : 0;
+	d.saturated_instances = d.saturated_share > PGPS_SATURATED_SHARE ? 1 : 0;
 	d.saturated_open_p50 = d.open_p50;
 	d.spare_connections = -1;
 	if (PG_NARGS() > 13)
@@ -539,6 +542,8 @@ advise(FunctionCallInfo fcinfo, const char *const *names)
 										-1, PGPS_MAX_CONNECTIONS);
 		d.busy_burst = amount_arg(fcinfo, 17, "busy_burst", 0,
 								  PGPS_MAX_CONNECTIONS);
+		d.connections = count_arg(fcinfo, 18, "connections", false,
+								  PGPS_NO_POOLING_MIN, PG_INT64_MAX);
 	}
 	if (!(d.busy_p50 <= d.busy_p95 && d.busy_p95 <= d.busy_p99))
 		ereport(ERROR,

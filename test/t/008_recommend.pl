@@ -104,6 +104,19 @@ like($mon->query_safe(
 		"SELECT reason FROM pgpool_stats_recommendations WHERE application_name = 'leaky'"),
 	qr/idle_in_transaction_session_timeout/, 'idle_in_transaction: the reason names the setting');
 
+# A one-off session busy in the few samples that saw it says nothing of a
+# pool: an instance is judged once 60 samples saw it connected.
+my $oneoff = bg_session($node, 'oneoff', on_error_stop => 0);
+bg_start($oneoff, 'SELECT pg_sleep(600);');
+ok(poll_bg($mon, q{SELECT count(*) FROM pg_stat_activity
+	 WHERE application_name = 'oneoff' AND state = 'active'}, '1'), 'a one-off query runs');
+$mon->query_safe('SELECT count(pgpool_stats_sample()) FROM generate_series(1, 20)');
+$mon->query_safe(q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'oneoff'});
+$oneoff->quit;
+poll_bg($mon, "SELECT open_connections FROM pgpool_stats_connections WHERE application_name = 'oneoff'", '0');
+$mon->query_safe($sample600);
+isnt($verdict->('oneoff'), 'undersized', 'a session busy in the 20 samples that saw it: not undersized (' . $mon->query_safe("SELECT reason FROM pgpool_stats_recommendations WHERE application_name = 'oneoff'") . ')');
+
 # The server: 60 max_connections, 3 reserved; fill it past 90% of 57.
 is($mon->query_safe('SELECT verdict FROM pgpool_stats_server'), 'ok',
 	'the server is ok with 36 client connections');
