@@ -31,10 +31,12 @@ SELECT share, longest, (pgpool_stats_advise(600, idle_in_transaction_share => sh
 SELECT reason FROM pgpool_stats_advise(600, idle_in_transaction_share => 0.12, idle_in_transaction_max_s => 95.5,
                                        busy_p50 => 1, busy_p95 => 1, busy_p99 => 1, open_p50 => 2);
 
--- undersized: every connection busy in more than half of the samples
-SELECT sat, p99, (pgpool_stats_advise(600, busy_p50 => p99, busy_p95 => p99, busy_p99 => p99,
-                                      open_p50 => 4, saturated_share => sat)).verdict
-  FROM (VALUES (0.5, 4), (0.5001, 4), (1, 0)) v(sat, p99);
+-- undersized: every connection busy in more than half of the samples of an
+-- instance with at least one connection
+SELECT sat, open, (pgpool_stats_advise(600, busy_p50 => 4, busy_p95 => 4, busy_p99 => 4,
+                                       open_p50 => 4, saturated_share => sat,
+                                       saturated_open_p50 => open)).verdict
+  FROM (VALUES (0.5, 4), (0.5001, 4), (1, 0.9), (1, 1)) v(sat, open);
 SELECT recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p50 => 4, busy_p95 => 4, busy_p99 => 4, open_p50 => 4,
                            saturated_share => 0.97);
@@ -58,6 +60,10 @@ SELECT spare, (pgpool_stats_advise(600, busy_p99 => 4, open_p50 => 4, saturated_
 SELECT spare, (pgpool_stats_advise(600, busy_p99 => 4, open_p50 => 4, saturated_share => 0.97,
                                    spare_connections => spare)).reason
   FROM (VALUES (2), (0)) v(spare);
+-- the free slots are shared by the full instances: 2 of them, 6 free
+SELECT recommended_pool_size, reason
+  FROM pgpool_stats_advise(600, busy_p99 => 4, open_p50 => 4, saturated_share => 0.97,
+                           instances => 3, saturated_instances => 2, spare_connections => 6);
 -- the full instance's own pool is what grows
 SELECT recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p99 => 3, open_p50 => 3, saturated_share => 0.9,

@@ -188,10 +188,13 @@ static void
 reason_ok(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 {
 	char		busy[128];
+	int			open = (int) rint(d->open_p50);
 
-	if (d->busy_p99 < 0.5)
-		snprintf(busy, sizeof(busy), "none of its %.0f %s%s busy", d->open_p50,
-				 connections_word(d->open_p50), per_instance(d));
+	if (d->busy_p99 < 0.5 && open == 0)
+		snprintf(busy, sizeof(busy), "no connection busy");
+	else if (d->busy_p99 < 0.5)
+		snprintf(busy, sizeof(busy), "none of its %d %s%s busy", open,
+				 connections_word(open), per_instance(d));
 	else if (d->open_p50 >= d->busy_p99)
 		snprintf(busy, sizeof(busy), "at most %.0f of %.0f %s%s busy",
 				 d->busy_p99, d->open_p50, connections_word(d->open_p50),
@@ -225,27 +228,29 @@ reason_ok(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 static void
 reason_undersized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 {
-	double		open = Max(d->saturated_open_p50, 1);
+	int			open = Max((int) floor(d->saturated_open_p50), 1);
+	int			full = Max(d->saturated_instances, 1);
 	int			step = Max(ceil_int(open * PGPS_UNDERSIZED_STEP), pool);
 	char		where[96];
 	char		room[128] = "";
 
-	if (d->spare_connections >= 0 && step > open + d->spare_connections)
+	/* every full instance grows, within the server's free slots */
+	if (d->spare_connections >= 0 &&
+		(double) (step - open) * full > d->spare_connections)
 	{
-		step = Max((int) (open + d->spare_connections), ceil_int(open));
+		step = open + (int) floor(d->spare_connections / full);
 		snprintf(room, sizeof(room),
 				 " (all the server has room for: %.0f %s free)",
 				 d->spare_connections, connections_word(d->spare_connections));
 	}
 	advice->pool_size = step;
 	if (d->instances > 1)
-		snprintf(where, sizeof(where), "in %d of its %d instances, %s %.0f %s %s",
-				 Max(d->saturated_instances, 1), d->instances,
-				 open < 1.5 ? "the" : "all", open, connections_word(open),
-				 open < 1.5 ? "was" : "were");
+		snprintf(where, sizeof(where), "in %d of its %d instances, %s %d %s %s",
+				 full, d->instances, open == 1 ? "the" : "all", open,
+				 connections_word(open), open == 1 ? "was" : "were");
 	else
-		snprintf(where, sizeof(where), "%s %.0f %s %s", open < 1.5 ? "its" : "all of its",
-				 open, connections_word(open), open < 1.5 ? "was" : "were");
+		snprintf(where, sizeof(where), "%s %d %s %s", open == 1 ? "its" : "all of its",
+				 open, connections_word(open), open == 1 ? "was" : "were");
 	if (step <= open)
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "%s busy in %d%% of samples: the pool is full most of the time, and the server has no free connection slot for a bigger one; if its clients wait for a connection (the pool's own wait figures tell), make room first (smaller pools elsewhere, a server-side pooler)",
@@ -253,7 +258,9 @@ reason_undersized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 	else
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "%s busy in %d%% of samples: the pool is full most of the time; if its clients wait for a connection (the pool's own wait figures tell), try a pool of %d%s%s and look again",
-				 where, percent(d->saturated_share), step, per_instance(d), room);
+				 where, percent(d->saturated_share), step,
+				 d->instances > 1 ? (full > 1 ? " in each full instance" : " in the full instance") : "",
+				 room);
 }
 
 /*
@@ -292,7 +299,7 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 				 percent(d->idle_in_transaction_share),
 				 d->idle_in_transaction_max_s);
 	}
-	else if (d->busy_p99 >= 1 && d->saturated_share > PGPS_SATURATED_SHARE)
+	else if (d->saturated_share > PGPS_SATURATED_SHARE && d->saturated_open_p50 >= 1)
 	{
 		advice->verdict = PGPS_UNDERSIZED;
 		reason_undersized(d, pool, advice);
@@ -323,7 +330,11 @@ pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
 	s->client_connections += open_connections;
 	if (advice->verdict == PGPS_INSUFFICIENT_DATA)
 		return;
-	s->recommended_total += (int64) advice->pool_size * clients;
+	if (advice->verdict == PGPS_UNDERSIZED && d->saturated_instances < clients)
+		s->recommended_total += (int64) advice->pool_size * Max(d->saturated_instances, 1) +
+			(int64) demand_pool_size(d) * (clients - Max(d->saturated_instances, 1));
+	else
+		s->recommended_total += (int64) advice->pool_size * clients;
 	s->open_connections += open_connections;
 	s->idle_connections += Max(d->open_p50 - d->busy_p95, 0) * clients;
 }

@@ -48,13 +48,13 @@ def watch(pool):
         truth["overflow_max"] = max(truth["overflow_max"], max(pool.overflow(), 0))
 
 
-def worker(deadline):
+def worker(deadline, first_aid):
     done = 0
     while time.monotonic() < deadline:
         # one transaction: BEGIN, select, the application's work, update, COMMIT
         with engine.begin() as conn:
             watch(engine.pool)
-            aid = done % 100000 + 1
+            aid = (first_aid + done) % 100000 + 1   # no two workers on one row
             conn.execute(text("SELECT abalance FROM pgbench_accounts WHERE aid = :aid"), {"aid": aid})
             start = time.monotonic()
             time.sleep(args.in_tx_ms / 1000)
@@ -69,8 +69,8 @@ def worker(deadline):
 
 
 begin = time.monotonic()
-threads = [threading.Thread(target=worker, args=(begin + args.seconds,))
-           for _ in range(args.workers)]
+threads = [threading.Thread(target=worker, args=(begin + args.seconds, 1000 * i))
+           for i in range(args.workers)]
 for t in threads:
     t.start()
 for t in threads:

@@ -105,7 +105,11 @@ like($mon->query_safe(
 	qr/idle_in_transaction_session_timeout/, 'idle_in_transaction: the reason names the setting');
 
 # A one-off session busy in the few samples that saw it says nothing of a
-# pool: an instance is judged once 60 samples saw it connected.
+# pool: an instance is judged once 60 samples saw it connected.  The worker
+# pauses meanwhile, so that exactly these samples see it.
+$mon->query_safe(q{ALTER SYSTEM SET pgpool_stats.sample_interval = '1h'});
+$mon->query_safe('SELECT pg_reload_conf()');
+ok(poll_bg($mon, 'SELECT sample_interval_ms FROM pgpool_stats_info', '3600000'), 'the worker pauses');
 my $oneoff = bg_session($node, 'oneoff', on_error_stop => 0);
 bg_start($oneoff, 'SELECT pg_sleep(600);');
 ok(poll_bg($mon, q{SELECT count(*) FROM pg_stat_activity
@@ -114,6 +118,9 @@ $mon->query_safe('SELECT count(pgpool_stats_sample()) FROM generate_series(1, 20
 $mon->query_safe(q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'oneoff'});
 $oneoff->quit;
 poll_bg($mon, "SELECT open_connections FROM pgpool_stats_connections WHERE application_name = 'oneoff'", '0');
+$mon->query_safe('ALTER SYSTEM RESET pgpool_stats.sample_interval');
+$mon->query_safe('SELECT pg_reload_conf()');
+ok(poll_bg($mon, 'SELECT sample_interval_ms FROM pgpool_stats_info', '10'), 'the worker samples again');
 $mon->query_safe($sample600);
 isnt($verdict->('oneoff'), 'undersized', 'a session busy in the 20 samples that saw it: not undersized (' . $mon->query_safe("SELECT reason FROM pgpool_stats_recommendations WHERE application_name = 'oneoff'") . ')');
 

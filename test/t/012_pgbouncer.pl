@@ -49,6 +49,7 @@ pidfile = $dir/pgbouncer.pid
 INI
 my ($pgb_out, $pgb_err) = ('', '');
 my $bouncer = IPC::Run::start([ $pgbouncer, "$dir/pgbouncer.ini" ], '>', \$pgb_out, '2>', \$pgb_err);
+END { $bouncer->kill_kill if $bouncer && $bouncer->pumpable; }
 my $up = 0;
 for (1 .. 100)
 {
