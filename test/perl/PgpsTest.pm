@@ -11,7 +11,8 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 use Exporter 'import';
-our @EXPORT = qw(pgps_node poll_bg bg_session bg_start run_psql churn_row);
+our @EXPORT = qw(pgps_node poll_bg bg_session bg_start run_psql churn_row
+  start_load settle_app);
 
 # A started cluster with pgpool_stats preloaded (unless no_preload => 1),
 # listening on the Unix socket and on 127.0.0.1, and the extension created
@@ -102,6 +103,34 @@ sub churn_row
 	return $bg->query_safe(
 		"SELECT $cols FROM pgpool_stats_connections "
 		  . "WHERE application_name = '$appname' AND $where");
+}
+
+# Keep both cores busy with pgbench on the node (pgbench's tables must exist),
+# for tests whose verdicts must hold on a loaded machine; returns once its
+# sessions run.  The caller kill_kill()s the returned harness.
+sub start_load
+{
+	my ($node, $mon) = @_;
+	my ($out, $err) = ('', '');
+	local $ENV{PGHOST} = $node->host;
+	local $ENV{PGPORT} = $node->port;
+	local $ENV{PGAPPNAME} = 'load';
+	my $load = IPC::Run::start(
+		[ 'pgbench', '-n', '-S', '-c', '2', '-j', '2', '-T', '300', 'postgres' ],
+		'>', \$out, '2>', \$err);
+	ok(poll_bg($mon, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'load'", '2'),
+		'the load runs');
+	return $load;
+}
+
+# Once an application has gone, give the verdicts their 600 samples of its
+# window (the worker may lag under load)
+sub settle_app
+{
+	my ($mon, $app) = @_;
+	poll_bg($mon, "SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections
+		 WHERE application_name = '$app'", '0');
+	$mon->query_safe('SELECT count(pgpool_stats_sample()) FROM generate_series(1, 600)');
 }
 
 1;

@@ -24,17 +24,7 @@ my $mon = bg_session($node, 'monitor');
 my $dsn = 'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres';
 
 # Both cores busy: a transaction's pauses last longer, samples come late.
-my ($load_out, $load_err) = ('', '');
-my $load = do
-{
-	local $ENV{PGHOST} = $node->host;
-	local $ENV{PGPORT} = $node->port;
-	local $ENV{PGAPPNAME} = 'load';
-	IPC::Run::start([ 'pgbench', '-n', '-S', '-c', '2', '-j', '2', '-T', '300', 'postgres' ],
-		'>', \$load_out, '2>', \$load_err);
-};
-ok(poll_bg($mon, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'load'", '2'),
-	'the load runs');
+my $load = start_load($node, $mon);
 
 # Run the application and return its truth
 sub run_client
@@ -46,16 +36,6 @@ sub run_client
 	return decode_json($out);
 }
 
-# The verdicts need 600 samples of each application's window: the worker
-# takes them every 10 ms, and on-demand samples make sure under load.
-sub settle
-{
-	my ($app) = @_;
-	poll_bg($mon, "SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections
-		 WHERE application_name = '$app'", '0');
-	$mon->query_safe('SELECT count(pgpool_stats_sample()) FROM generate_series(1, 600)');
-}
-
 # --- short transactions: psycopg's default, an ORM's select-then-update ----
 # Two workers on a pool of 4, each transaction two statements 20 ms apart
 # (the application's work inside the transaction), then 10 ms of thinking.
@@ -63,7 +43,7 @@ sub settle
 # milliseconds each: normal, not a transaction left open.
 my $orm = run_client('--app', 'orm', '--pool', '4', '--workers', '2',
 	'--seconds', '8', '--in-tx-ms', '20', '--think-ms', '10');
-settle('orm');
+settle_app($mon, 'orm');
 cmp_ok($orm->{idle_in_tx_share}, '>=', 0.05,
 	"the client says a transaction of it sat idle between statements "
 	  . sprintf('%.0f%%', 100 * $orm->{idle_in_tx_share}) . ' of the time');
@@ -90,7 +70,7 @@ IPC::Run::run([ $python, "$FindBin::RealBin/../clients/sqlalchemy_app.py",
 	'>', \$sqla_out, '2>', \$sqla_err)
   or die "the SQLAlchemy application failed: $sqla_err";
 my $sqla = decode_json($sqla_out);
-settle('orm-sqla');
+settle_app($mon, 'orm-sqla');
 is($sqla->{overflow_max}, 0, "the pool never overflowed ($sqla->{checked_out_max} checked out at most)");
 is(churn_row($mon, 'orm-sqla', 'connections'), $sqla->{connections_opened},
 	"connections: exactly the $sqla->{connections_opened} the pool opened");
@@ -103,7 +83,7 @@ is($verdict, 'ok', "ORM transactions with work inside: ok ($reason)");
 # statement, three times.
 my $open = run_client('--app', 'forgetful', '--pool', '1', '--workers', '1',
 	'--transactions', '3', '--in-tx-ms', '2500');
-settle('forgetful');
+settle_app($mon, 'forgetful');
 cmp_ok(abs($open->{idle_in_tx_max_s} - 2.5), '<', 0.5, 'the client held its transactions open 2.5 s');
 ($seen_iit) = $mon->query_safe(q{
 	SELECT idle_in_transaction_max_s FROM pgpool_stats_activity WHERE application_name = 'forgetful'});
@@ -121,7 +101,7 @@ like($reason, qr/^a session sat idle in a transaction for 1 s or more in \d+% of
 # them, yet a pool sized below them turns each into queueing.
 my $bursty = run_client('--app', 'bursty', '--pool', '10', '--burst', '10',
 	'--burst-every-ms', '3000', '--seconds', '9.5', '--query', 'SELECT pg_sleep(0.05)');
-settle('bursty');
+settle_app($mon, 'bursty');
 $mon->query_safe('SELECT count(pgpool_stats_sample()) FROM generate_series(1, 3000)');
 is($bursty->{bursts}, 3, 'the client ran 3 bursts of 10');
 my ($p99, $burst, $pool, $peak) = split /\|/, $mon->query_safe(q{
@@ -148,7 +128,7 @@ my $calm = run_client('--app', 'twins', '--pool', '4', '--workers', '1',
 	'--seconds', '8', '--think-ms', '200');
 $full->finish or die "the client failed: $full_err";
 $full = decode_json($full_out);
-settle('twins');
+settle_app($mon, 'twins');
 cmp_ok($full->{requests_queued}, '>', 0,
 	"the full instance's clients waited for a connection $full->{requests_queued} times ($full->{requests_wait_ms} ms)");
 is($calm->{requests_queued}, 0, "the calm instance's never did");

@@ -20,17 +20,7 @@ my $node = pgps_node('node_clients', conf => "pgpool_stats.sample_interval = '10
 $node->command_ok([ 'pgbench', '-i', '-q', '-s', '1', 'postgres' ], 'pgbench tables');
 my $mon = bg_session($node, 'monitor');
 
-my ($load_out, $load_err) = ('', '');
-my $load = do
-{
-	local $ENV{PGHOST} = $node->host;
-	local $ENV{PGPORT} = $node->port;
-	local $ENV{PGAPPNAME} = 'load';
-	IPC::Run::start([ 'pgbench', '-n', '-S', '-c', '2', '-j', '2', '-T', '300', 'postgres' ],
-		'>', \$load_out, '2>', \$load_err);
-};
-ok(poll_bg($mon, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'load'", '2'),
-	'the load runs');
+my $load = start_load($node, $mon);
 
 # Run the application over TCP and return its truth
 sub run_app
@@ -40,14 +30,6 @@ sub run_app
 		'>', \$out, '2>', \$err)
 	  or die "the application failed: $err";
 	return decode_json($out);
-}
-
-sub settle
-{
-	my ($name) = @_;
-	poll_bg($mon, "SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections
-		 WHERE application_name = '$name'", '0');
-	$mon->query_safe('SELECT count(pgpool_stats_sample()) FROM generate_series(1, 600)');
 }
 
 sub verdict
@@ -60,7 +42,7 @@ sub verdict
 # --- a pg.Pool of up to 5, three workers querying every 20 ms ---------------
 my $pooled = run_app('--app', 'node-pool', '--mode', 'pool', '--max', '5',
 	'--workers', '3', '--seconds', '8', '--think-ms', '20');
-settle('node-pool');
+settle_app($mon, 'node-pool');
 cmp_ok($pooled->{queries}, '>', 100, "the application ran $pooled->{queries} queries");
 is(churn_row($mon, 'node-pool', 'connections', '127.0.0.1'), $pooled->{connections_opened},
 	"connections: exactly the $pooled->{connections_opened} its pool opened");
@@ -70,7 +52,7 @@ is($verdict, 'ok', "a pool that fits its workers: ok ($reason)");
 # --- a client per query ------------------------------------------------------
 my $churny = run_app('--app', 'node-per-query', '--mode', 'per-query',
 	'--workers', '2', '--seconds', '8', '--think-ms', '20');
-settle('node-per-query');
+settle_app($mon, 'node-per-query');
 is(churn_row($mon, 'node-per-query', 'connections || \'|\' || disconnections', '127.0.0.1'),
 	"$churny->{connections_opened}|$churny->{connections_opened}",
 	"connections and disconnections: exactly the $churny->{connections_opened} it opened and closed");

@@ -63,17 +63,7 @@ for (1 .. 100)
 }
 ok($up, 'PgBouncer answers') or diag($pgb_err);
 
-my ($load_out, $load_err) = ('', '');
-my $load = do
-{
-	local $ENV{PGHOST} = $node->host;
-	local $ENV{PGPORT} = $node->port;
-	local $ENV{PGAPPNAME} = 'load';
-	IPC::Run::start([ 'pgbench', '-n', '-S', '-c', '2', '-j', '2', '-T', '300', 'postgres' ],
-		'>', \$load_out, '2>', \$load_err);
-};
-ok(poll_bg($mon, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'load'", '2'),
-	'the load runs');
+my $load = start_load($node, $mon);
 
 # Six psycopg workers through PgBouncer, psycopg's default transactions:
 # select, 5 ms of work, a second statement, commit, then 20 ms of thinking.
