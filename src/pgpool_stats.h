@@ -311,16 +311,21 @@ extern pgpsHistBucket *pgps_history_snapshot(int max_buckets, int *nbuckets,
 extern void pgps_history_counts(int64 *buckets, int64 *rows_lost);
 extern void pgps_history_reset(void);
 
+/* API versions of the install scripts: the C entry points' suffixes */
+#define PGPS_API_1_0	10
+#define PGPS_API_1_1	11
+
 /*
  * The C entry points of an SQL function in API versions 1.0 and 1.1 of the
- * install scripts, both served by impl(fcinfo), which checks the number of
- * columns the calling SQL declares (pgps_check_columns).
+ * install scripts, both served by impl(fcinfo, api), which fills the
+ * columns of that version and checks the number the calling SQL declares
+ * (pgps_check_columns).
  */
 #define PGPS_ENTRY_POINTS_1_0_1_1(name, impl) \
 	PG_FUNCTION_INFO_V1(name##_1_0); \
 	PG_FUNCTION_INFO_V1(name##_1_1); \
-	Datum name##_1_0(PG_FUNCTION_ARGS) { return impl(fcinfo); } \
-	Datum name##_1_1(PG_FUNCTION_ARGS) { return impl(fcinfo); }
+	Datum name##_1_0(PG_FUNCTION_ARGS) { return impl(fcinfo, PGPS_API_1_0); } \
+	Datum name##_1_1(PG_FUNCTION_ARGS) { return impl(fcinfo, PGPS_API_1_1); }
 
 /* views.c: helpers the SQL functions share */
 extern bool pgps_sees_all_rows(void);

@@ -32,8 +32,6 @@
 #include "pgpool_stats.h"
 #include "store.h"
 
-PG_FUNCTION_INFO_V1(pgpool_stats_activity_1_0);
-PG_FUNCTION_INFO_V1(pgpool_stats_activity_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_memory_1_1);
 
 /* Columns of each function; 1.1 adds total_trend to the activity */
@@ -201,7 +199,7 @@ connections_row(const ChurnCopy *copy, bool full, TimestampTz now,
 
 /* Connection churn, one row per key */
 static Datum
-connections(FunctionCallInfo fcinfo)
+connections(FunctionCallInfo fcinfo, int api)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ChurnCopy  *copies;
@@ -398,8 +396,9 @@ activity_row(const ActivityCopy *a, bool full, const pgpsGlobalStats *stats,
  * the calling SQL's version (1.1 adds total_trend)
  */
 static Datum
-activity(FunctionCallInfo fcinfo, bool api_1_1)
+activity(FunctionCallInfo fcinfo, int api)
 {
+	bool		api_1_1 = (api >= PGPS_API_1_1);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ActivityCopy *copies;
 	pgpsGlobalStats stats;
@@ -433,21 +432,11 @@ activity(FunctionCallInfo fcinfo, bool api_1_1)
 	return (Datum) 0;
 }
 
-Datum
-pgpool_stats_activity_1_0(PG_FUNCTION_ARGS)
-{
-	return activity(fcinfo, false);
-}
-
-Datum
-pgpool_stats_activity_1_1(PG_FUNCTION_ARGS)
-{
-	return activity(fcinfo, true);
-}
+PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_activity, activity)
 
 /* One row per closed history bucket and key */
 static Datum
-history(FunctionCallInfo fcinfo)
+history(FunctionCallInfo fcinfo, int api)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pgpsHistBucket *buckets;
@@ -502,7 +491,7 @@ PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_history, history)
 
 /* One row about the extension itself */
 static Datum
-info(FunctionCallInfo fcinfo)
+info(FunctionCallInfo fcinfo, int api)
 {
 	TupleDesc	tupdesc;
 	Datum		values[INFO_COLS];
@@ -579,7 +568,7 @@ pgpool_stats_memory_1_1(PG_FUNCTION_ARGS)
 
 /* Take a sample now; returns the number of client sessions it saw */
 static Datum
-sample(FunctionCallInfo fcinfo)
+sample(FunctionCallInfo fcinfo, int api)
 {
 	pgps_check_loaded();
 	PG_RETURN_INT32(pgps_sample());
@@ -589,7 +578,7 @@ PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_sample, sample)
 
 /* Forget all statistics but the open connections of live sessions */
 static Datum
-reset(FunctionCallInfo fcinfo)
+reset(FunctionCallInfo fcinfo, int api)
 {
 	pgps_check_loaded();
 	pgps_reset_all();

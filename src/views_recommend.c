@@ -28,8 +28,6 @@
 #include "rules.h"
 #include "store.h"
 
-PG_FUNCTION_INFO_V1(pgpool_stats_recommendations_1_0);
-PG_FUNCTION_INFO_V1(pgpool_stats_recommendations_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_0);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_server_1_1);
@@ -294,8 +292,9 @@ gather_apps(pgpsGlobalStats *stats)
  * of the calling SQL's version (1.1 adds busy_burst)
  */
 static Datum
-recommendations(FunctionCallInfo fcinfo, bool api_1_1)
+recommendations(FunctionCallInfo fcinfo, int api)
 {
+	bool		api_1_1 = (api >= PGPS_API_1_1);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pgpsGlobalStats stats;
 	HTAB	   *apps;
@@ -342,17 +341,7 @@ recommendations(FunctionCallInfo fcinfo, bool api_1_1)
 	return (Datum) 0;
 }
 
-Datum
-pgpool_stats_recommendations_1_0(PG_FUNCTION_ARGS)
-{
-	return recommendations(fcinfo, false);
-}
-
-Datum
-pgpool_stats_recommendations_1_1(PG_FUNCTION_ARGS)
-{
-	return recommendations(fcinfo, true);
-}
+PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_recommendations, recommendations)
 
 /* The composite result type of a function returning one row */
 static TupleDesc
@@ -371,7 +360,7 @@ row_type(FunctionCallInfo fcinfo, int cols)
  * the reserved slots, and the sum of what the applications need.
  */
 static Datum
-server(FunctionCallInfo fcinfo)
+server(FunctionCallInfo fcinfo, int api)
 {
 	TupleDesc	tupdesc;
 	pgpsGlobalStats stats;
