@@ -14,6 +14,30 @@ SELECT p50, (pgpool_stats_advise(600, busy_p50 => p50, busy_p95 => 9, busy_p99 =
 SELECT verdict FROM pgpool_stats_advise(599, connects_per_sec => 50, session_p50_ms => 10);
 SELECT verdict FROM pgpool_stats_advise(600, connects_per_sec => 50, session_p50_ms => 10);
 
+-- leaking: at least 3 connections left behind in one instance while its
+-- open connections grew by at least 3 since the oldest went idle
+SELECT left_behind, before, now_open,
+       (pgpool_stats_advise(600, leaked_connections => left_behind, leak_open_before => before,
+                            leak_open_now => now_open, open_p50 => 40, busy_p99 => 4)).verdict
+  FROM (VALUES (2, 10, 20), (3, 10, 20), (3, 10, 12), (3, 10, 13), (3, 0, 3)) v(left_behind, before, now_open);
+-- it comes before every other rule but insufficient_data
+SELECT verdict FROM pgpool_stats_advise(599, leaked_connections => 5, leak_open_before => 2, leak_open_now => 9);
+SELECT verdict FROM pgpool_stats_advise(600, connects_per_sec => 50, session_p50_ms => 10,
+                                        idle_in_transaction_share => 0.5, saturated_share => 1,
+                                        leaked_connections => 5, leak_open_before => 2, leak_open_now => 9);
+-- the pool is sized on the demand that is left: a held connection is none
+SELECT recommended_pool_size, reason
+  FROM pgpool_stats_advise(600, busy_p50 => 2, busy_p95 => 3, busy_p99 => 4, open_p50 => 20,
+                           leaked_connections => 16, leaked_in_transaction => 5,
+                           leaked_idle_max_s => 95.4, leak_open_before => 12, leak_open_now => 28);
+SELECT reason FROM pgpool_stats_advise(600, busy_p99 => 1, instances => 3, leaked_connections => 3,
+                                       leaked_idle_max_s => 61, leak_open_before => 4, leak_open_now => 8);
+-- bad figures of a leak
+SELECT * FROM pgpool_stats_advise(600, leaked_connections => 5, leak_open_now => 4);
+SELECT * FROM pgpool_stats_advise(600, leaked_connections => 5, leaked_in_transaction => 6);
+SELECT * FROM pgpool_stats_advise(600, leaked_connections => -1);
+SELECT * FROM pgpool_stats_advise(600, leaked_idle_max_s => 'NaN');
+
 -- no_pooling: at least 1 connection/s and a median session under short_session_ms
 SELECT cps, p50, (pgpool_stats_advise(600, connects_per_sec => cps, session_p50_ms => p50)).verdict
   FROM (VALUES (0.99, 10), (1.0, 10), (1.0, 999.9), (1.0, 1000), (5, NULL)) v(cps, p50);

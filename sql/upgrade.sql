@@ -1,6 +1,6 @@
--- Version 1.0 keeps working against the new library, ALTER EXTENSION
--- UPDATE takes it to 1.1, and the updated extension is the same, object for
--- object, as a fresh install of 1.1.
+-- Versions 1.0 and 1.1 keep working against the new library, ALTER
+-- EXTENSION UPDATE takes them to 1.2 one version at a time, and the updated
+-- extension is the same, object for object, as a fresh install of 1.2.
 SELECT current_database() AS regress_db \gset
 CREATE DATABASE pgps_fresh;
 CREATE DATABASE pgps_updated;
@@ -37,6 +37,11 @@ SELECT extversion FROM pg_extension WHERE extname = 'pgpool_stats';
 SELECT has_function_privilege('pgps_resetter', 'pgpool_stats_reset()', 'EXECUTE') AS may_reset,
        has_function_privilege('pgps_resetter', 'pgpool_stats_sample()', 'EXECUTE') AS may_sample,
        has_function_privilege('public', 'pgpool_stats_reset()', 'EXECUTE') AS public_may_reset;
+-- every 1.1 view and function works against the new library
+SELECT verdict FROM pgpool_stats_advise(600, open_p50 => 30, busy_p99 => 2, connections => 10);
+SELECT count(*) >= 1 AS has_rows FROM pgpool_stats_recommendations WHERE busy_burst >= 0;
+ALTER EXTENSION pgpool_stats UPDATE TO '1.2';
+SELECT extversion FROM pg_extension WHERE extname = 'pgpool_stats';
 REVOKE EXECUTE ON FUNCTION pgpool_stats_reset(), pgpool_stats_sample() FROM pgps_resetter;
 :describe \gset updated_
 
@@ -51,9 +56,10 @@ SELECT split_part(line, ' as  SELECT', 1)
 \pset tuples_only off
 \pset format aligned
 
--- the updated extension works, by its 1.1 names
+-- the updated extension works, by its 1.2 names
 SELECT count(*) >= 1 AS has_rows FROM pgpool_stats_connections WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database());
 SELECT verdict FROM pgpool_stats_advise(600, open_p50 => 30, busy_p99 => 2);
+SELECT verdict FROM pgpool_stats_advise(600, leaked_connections => 3, leak_open_now => 3);
 SELECT * FROM pgpool_stats_advise(600, idle_in_transaction_share => 2);
 
 \c :regress_db

@@ -64,7 +64,7 @@ pgps_register_collector(void)
  */
 static bool
 read_state(volatile PgBackendStatus *be, int pid, BackendState *state,
-		   TimestampTz *state_start)
+		   TimestampTz *state_start, TimestampTz *proc_start)
 {
 	int			attempt;
 
@@ -80,6 +80,7 @@ read_state(volatile PgBackendStatus *be, int pid, BackendState *state,
 		owner = be->st_procpid;
 		*state = be->st_state;
 		*state_start = be->st_state_start_timestamp;
+		*proc_start = be->st_proc_start_timestamp;
 		pgstat_end_read_activity(be, after);
 		if (pgstat_read_activity_complete(before, after))
 			return owner == pid;
@@ -113,8 +114,13 @@ count_session(pgpsEntry *entry, BackendState state, TimestampTz state_start,
 			else
 				c->idle_in_xact_aborted++;
 			if (state_start > 0)
+			{
 				entry->scratch_iit_us = Max(entry->scratch_iit_us,
 											now - state_start);
+				/* held open across the client's own work: not at work */
+				if (now - state_start >= (int64) pgps_iit_threshold_ms * 1000)
+					entry->scratch_held++;
+			}
 			break;
 		default:
 			/* starting up, or track_activities is off: total only */
@@ -129,7 +135,14 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	pgpsActivity *a = &entry->activity;
 	const pgpsCounts *c = &entry->scratch;
 	int32		iit = c->idle_in_xact + c->idle_in_xact_aborted;
-	int32		busy = c->active + iit;
+
+	/*
+	 * Busy: at work for the application, running a query or between the
+	 * statements of a transaction.  A session idle in a transaction for
+	 * idle_in_transaction_threshold or more is held open, not at work: a
+	 * leaked or forgotten transaction is no demand for connections.
+	 */
+	int32		busy = c->active + iit - entry->scratch_held;
 
 	/*
 	 * A key made or reset while this sample was being taken starts its
@@ -150,8 +163,7 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	a->sum_busy += busy;
 	a->longest_iit_us = Max(a->longest_iit_us, entry->scratch_iit_us);
 	/* a transaction idle between its statements for a moment is normal */
-	if (iit > 0 &&
-		entry->scratch_iit_us >= (int64) pgps_iit_threshold_ms * 1000)
+	if (entry->scratch_held > 0)
 		a->long_iit_samples++;
 	pgps_hist_add(a->hist_active, pgps_count_bucket(c->active));
 	pgps_hist_add(a->hist_busy, pgps_count_bucket(busy));
@@ -178,9 +190,10 @@ sample_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
 	SampleState *ss = (SampleState *) arg;
 	BackendState state;
 	TimestampTz state_start;
+	TimestampTz proc_start;
 	uint32		wait_event_info;
 
-	if (!read_state(status, pid, &state, &state_start))
+	if (!read_state(status, pid, &state, &state_start, &proc_start))
 		return;
 	wait_event_info = proc ? proc->wait_event_info : 0;
 
@@ -189,6 +202,7 @@ sample_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
 		entry->scratch_no = ss->sample_no;
 		memset(&entry->scratch, 0, sizeof(entry->scratch));
 		entry->scratch_iit_us = 0;
+		entry->scratch_held = 0;
 		ss->touched[ss->ntouched++] = entry;
 	}
 	count_session(entry, state, state_start, wait_event_info, ss->now);
@@ -236,6 +250,109 @@ pgps_sample(void)
 	pgps_sample_unlock();
 	pfree(ss.touched);
 	return ss.seen;
+}
+
+/* One open session, as pgps_left_behind() reads it */
+typedef struct LiveSession
+{
+	pgpsKey		key;
+	BackendState state;
+	TimestampTz state_start;
+	TimestampTz proc_start;
+} LiveSession;
+
+typedef struct LiveWalk
+{
+	LiveSession *sessions;
+	int			n;
+	int			room;
+} LiveWalk;
+
+/* Copy one open session's key and state; under the store lock */
+static void
+live_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
+		  volatile PGPROC *proc, void *arg)
+{
+	LiveWalk   *walk = (LiveWalk *) arg;
+	LiveSession *ls;
+
+	if (walk->n >= walk->room)
+		return;
+	ls = &walk->sessions[walk->n];
+	if (!read_state(status, pid, &ls->state, &ls->state_start, &ls->proc_start))
+		return;
+	ls->key = entry->key;
+	walk->n++;
+}
+
+static int
+live_session_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const LiveSession *) a)->key,
+				  &((const LiveSession *) b)->key, sizeof(pgpsKey));
+}
+
+/*
+ * The sessions each key has left behind now: idle, in a transaction or not,
+ * since at least threshold_us before the key's newest session was started.
+ * A pool opens a connection when none of its own is free, so one that
+ * stays idle while newer ones are opened is not in the pool any more: it
+ * was taken and not given back.  Returns, in the current memory context,
+ * one pgpsLeftBehind per key that has any, and their number in *count.
+ * Reads every open session's status entry, as a sample does, but records
+ * nothing: the leak is in the connections open now.
+ */
+pgpsLeftBehind *
+pgps_left_behind(int64 threshold_us, int *count)
+{
+	LiveWalk	walk;
+	pgpsLeftBehind *result;
+	int			n = 0;
+
+	walk.room = Max(pgps_num_slots(), 1);
+	walk.sessions = palloc(sizeof(LiveSession) * walk.room);
+	walk.n = 0;
+	pgps_store_lock(LW_SHARED);
+	pgps_slot_foreach(live_slot, &walk);
+	pgps_store_unlock();
+
+	/* sort by key, so that each key's sessions follow one another */
+	qsort(walk.sessions, walk.n, sizeof(LiveSession), live_session_cmp);
+	result = palloc0(sizeof(pgpsLeftBehind) * Max(walk.n, 1));
+	for (int first = 0, last; first < walk.n; first = last)
+	{
+		TimestampTz newest = 0;
+		pgpsLeftBehind *lb = &result[n];
+
+		for (last = first; last < walk.n &&
+			 live_session_cmp(&walk.sessions[first], &walk.sessions[last]) == 0;
+			 last++)
+			newest = Max(newest, walk.sessions[last].proc_start);
+
+		memset(lb, 0, sizeof(*lb));
+		lb->key = walk.sessions[first].key;
+		lb->open = last - first;
+		for (int i = first; i < last; i++)
+		{
+			const LiveSession *ls = &walk.sessions[i];
+
+			if ((ls->state != STATE_IDLE &&
+				 ls->state != STATE_IDLEINTRANSACTION &&
+				 ls->state != STATE_IDLEINTRANSACTION_ABORTED) ||
+				ls->state_start <= 0 || newest - ls->state_start < threshold_us)
+				continue;
+			lb->sessions++;
+			if (ls->state != STATE_IDLE)
+				lb->in_transaction++;
+			if (lb->oldest_idle_since == 0 || ls->state_start < lb->oldest_idle_since)
+				lb->oldest_idle_since = ls->state_start;
+		}
+		if (lb->sessions > 0)
+			n++;
+	}
+	pfree(walk.sessions);
+	*count = n;
+	return result;
 }
 
 /* Exit callback of the worker: it is no longer running */

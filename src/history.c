@@ -255,6 +255,42 @@ pgps_history_counts(int64 *buckets, int64 *rows_lost)
 }
 
 /*
+ * How many sessions a key had open before 'when': its most in the last
+ * closed bucket that ended by then, or, when the history keeps none of its
+ * rows from before, in the first bucket after.  -1: the history keeps no
+ * row of the key from 'when' on or before.  Reads the rows in place under
+ * the lock shared, without copying them.
+ */
+int32
+pgps_history_open_before(const pgpsKey *key, TimestampTz when)
+{
+	int32		before = -1;
+	int32		after = -1;
+
+	LWLockAcquire(hist->lock, LW_SHARED);
+	for (int64 b = hist->bucket_tail; b < hist->bucket_head && after < 0; b++)
+	{
+		const pgpsHistBucket *bucket = &hist->buckets[b % pgps_history_size];
+
+		for (int r = 0; r < bucket->nrows; r++)
+		{
+			const pgpsHistRow *row =
+				&hist->rows[(bucket->first_row + r) % pgps_history_rows];
+
+			if (memcmp(&row->key, key, sizeof(pgpsKey)) != 0)
+				continue;
+			if (bucket->end <= when)
+				before = row->max_total;
+			else
+				after = row->max_total;
+			break;
+		}
+	}
+	LWLockRelease(hist->lock);
+	return before >= 0 ? before : after;
+}
+
+/*
  * Copy out the newest max_buckets closed buckets (all if 0), oldest first,
  * and their rows, into memory of the current context.  *rows gets the rows;
  * each bucket's first_row becomes the index of its first row there.

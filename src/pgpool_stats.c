@@ -24,6 +24,7 @@ int			pgps_max_entries = 1000;
 bool		pgps_track_client_addr = true;
 int			pgps_short_session_ms = 1000;
 int			pgps_iit_threshold_ms = 1000;
+int			pgps_leak_threshold_ms = 60000;
 int			pgps_sample_interval_ms = 100;
 int			pgps_history_interval_s = 60;
 int			pgps_history_size = 1440;
@@ -95,6 +96,17 @@ define_settings(void)
 							"Shorter pauses between the statements of a transaction are normal and are not held against the application.",
 							&pgps_iit_threshold_ms,
 							1000,
+							1,
+							3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgpool_stats.leak_threshold",
+							"A connection idle this long before a newer one of its application and client was opened counts as left behind.",
+							"A pool opens a connection only when none of its own is free: one idle that long while newer ones are opened was taken from the pool and not given back.",
+							&pgps_leak_threshold_ms,
+							60000,
 							1,
 							3600000,
 							PGC_SIGHUP,

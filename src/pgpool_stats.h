@@ -123,7 +123,9 @@ typedef struct pgpsActivity
 	pgpsCounts	latest;			/* that sample's counts */
 	int64		nonzero_samples;	/* samples that saw a session */
 	int64		saturated_samples;	/* of those, samples where every session
-									 * was busy (active or in a transaction) */
+									 * was busy (active, or in a transaction
+									 * idle for less than
+									 * idle_in_transaction_threshold) */
 	int32		peak_total;
 	int32		peak_active;
 	int64		sum_total;		/* summed over the samples */
@@ -221,6 +223,7 @@ extern int	pgps_max_entries;
 extern bool pgps_track_client_addr;
 extern int	pgps_short_session_ms;
 extern int	pgps_iit_threshold_ms;
+extern int	pgps_leak_threshold_ms;
 extern int	pgps_sample_interval_ms;
 extern int	pgps_history_interval_s;
 extern int	pgps_history_size;
@@ -296,8 +299,20 @@ extern double pgps_mean(double sum, double n);
 extern double pgps_ms(double us);
 
 /* collector.c */
+
+/* The sessions one key has left behind now (pgps_left_behind) */
+typedef struct pgpsLeftBehind
+{
+	pgpsKey		key;
+	int32		open;			/* sessions of the key open now */
+	int32		sessions;		/* of those, left behind */
+	int32		in_transaction; /* of those, idle in a transaction */
+	TimestampTz oldest_idle_since;	/* of those */
+} pgpsLeftBehind;
+
 extern void pgps_register_collector(void);
 extern int	pgps_sample(void);
+extern pgpsLeftBehind *pgps_left_behind(int64 threshold_us, int *count);
 extern PGDLLEXPORT void pgps_collector_main(Datum main_arg);
 
 /* persist.c */
@@ -310,6 +325,7 @@ extern pgpsHistBucket *pgps_history_snapshot(int max_buckets, int *nbuckets,
 											 pgpsHistRow **rows);
 extern void pgps_history_counts(int64 *buckets, int64 *rows_lost);
 extern void pgps_history_reset(void);
+extern int32 pgps_history_open_before(const pgpsKey *key, TimestampTz when);
 
 /* API versions of the install scripts: the C entry points' suffixes */
 #define PGPS_API_1_0	10

@@ -7,14 +7,24 @@
  *		be tested on its boundaries (pgpool_stats_advise() and
  *		pgpool_stats_advise_server()).  The thresholds are named in rules.h.
  *
- * An application's demand is busy connections (active or idle in a
- * transaction) per client instance, from the sampled distribution: the
+ * An application's demand is busy connections (running a query, or in a
+ * transaction idle for less than idle_in_transaction_threshold) per client
+ * instance, from the sampled distribution: the
  * recommended pool serves its 99th percentile with headroom, and its bursts
  * (the most busy connections seen in at least PGPS_BURST_SAMPLES samples),
  * however rare: a pool sized below a burst turns it into queueing.  Its
  * rules, first match wins:
  *
  *	 insufficient_data		fewer than PGPS_MIN_SAMPLES samples
+ *	 leaking				in any one instance, at least
+ *							PGPS_LEAK_MIN_SESSIONS connections left behind
+ *							(idle, in a transaction or not, since
+ *							leak_threshold before a newer connection was
+ *							opened: a pool opens one only when none of its
+ *							own is free) while its open connections grew by
+ *							at least PGPS_LEAK_MIN_GROWTH since the oldest of
+ *							them went idle.  Held connections are no
+ *							demand: the pool is sized on the rest
  *	 no_pooling				at least PGPS_NO_POOLING_RATE connections/s over
  *							at least PGPS_NO_POOLING_MIN connections, and a
  *							median session shorter than short_session
@@ -56,6 +66,7 @@
 /* The SQL names of the verdicts, in the order of pgpsVerdict */
 static const char *const verdict_names[] = {
 	[PGPS_INSUFFICIENT_DATA] = "insufficient_data",
+	[PGPS_LEAKING] = "leaking",
 	[PGPS_NO_POOLING] = "no_pooling",
 	[PGPS_IDLE_IN_TRANSACTION] = "idle_in_transaction",
 	[PGPS_UNDERSIZED] = "undersized",
@@ -98,6 +109,19 @@ pgps_instance_saturated(int64 saturated_samples, int64 connected_samples)
 {
 	return connected_samples >= PGPS_INSTANCE_SAMPLES &&
 		saturated_samples > PGPS_SATURATED_SHARE * connected_samples;
+}
+
+/*
+ * Whether one instance leaks: connections left behind, and its open
+ * connections grown by as many as a leak makes a pool open.  Idle
+ * connections alone are an oversized pool; a pool replacing an old
+ * connection (its maximum lifetime) does not grow.
+ */
+bool
+pgps_instance_leaking(int left_behind, int open_before, int open_now)
+{
+	return left_behind >= PGPS_LEAK_MIN_SESSIONS && open_before >= 0 &&
+		open_now - open_before >= PGPS_LEAK_MIN_GROWTH;
 }
 
 /* ceil() that forgives floating-point noise just above an integer */
@@ -158,6 +182,26 @@ reason_no_pooling(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 				 "opens %.1f connections/s, median session %.0f ms: use a connection pool (%d %s%s would do)",
 				 d->connects_per_sec, d->session_p50_ms, pool,
 				 connections_word(pool), per_instance(d));
+}
+
+/* The reason of leaking */
+static void
+reason_leaking(const pgpsDemand *d, int pool, pgpsAdvice *advice)
+{
+	char		where[64] = "";
+	char		iit[64] = "";
+
+	if (d->instances > 1)
+		snprintf(where, sizeof(where), " of one of its %d instances",
+				 d->instances);
+	if (d->leaked_in_transaction > 0)
+		snprintf(iit, sizeof(iit), ", %d of them in a transaction",
+				 d->leaked_in_transaction);
+	snprintf(advice->reason, sizeof(advice->reason),
+			 "%d of the %d open connections%s sat idle while newer ones were opened (idle for up to %.0f s%s), and open connections grew from %d to %d: connections are taken from the pool and not given back; find the code path that does not return or close them (error paths too), then a pool of %d serves the rest",
+			 d->leaked_connections, d->leak_open_now, where,
+			 d->leaked_idle_max_s, iit, d->leak_open_before, d->leak_open_now,
+			 pool);
 }
 
 /* The reason of oversized */
@@ -281,6 +325,12 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "only " INT64_FORMAT " samples so far; verdicts need %d (a minute at the default sample_interval)",
 				 d->samples, PGPS_MIN_SAMPLES);
+	}
+	else if (pgps_instance_leaking(d->leaked_connections, d->leak_open_before,
+								   d->leak_open_now))
+	{
+		advice->verdict = PGPS_LEAKING;
+		reason_leaking(d, pool, advice);
 	}
 	else if (d->connects_per_sec >= PGPS_NO_POOLING_RATE &&
 			 d->connections >= PGPS_NO_POOLING_MIN &&

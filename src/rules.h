@@ -14,6 +14,11 @@
 #define PGPS_NO_POOLING_RATE	1.0 /* connections/s ... */
 #define PGPS_NO_POOLING_MIN		10	/* ... over at least this many: the rate
 									 * of a couple of connections is noise */
+#define PGPS_LEAK_MIN_SESSIONS	3	/* an instance leaks once this many
+									 * connections are left behind ... */
+#define PGPS_LEAK_MIN_GROWTH	3	/* ... and its open connections grew by
+									 * at least this many since the oldest of
+									 * them went idle */
 #define PGPS_IIT_SHARE			0.05	/* of samples with a session idle
 										 * in a transaction for at least
 										 * idle_in_transaction_threshold */
@@ -37,6 +42,7 @@ typedef enum pgpsVerdict
 {
 	/* of an application */
 	PGPS_INSUFFICIENT_DATA,
+	PGPS_LEAKING,
 	PGPS_NO_POOLING,
 	PGPS_IDLE_IN_TRANSACTION,
 	PGPS_UNDERSIZED,
@@ -71,6 +77,13 @@ typedef struct pgpsDemand
 	int			saturated_instances;	/* instances saturated in most samples */
 	double		spare_connections;	/* the server's free slots now; -1:
 									 * unbounded */
+	int			leaked_connections; /* in its leaking instance: left behind
+									 * (pgps_left_behind) ... */
+	int			leaked_in_transaction;	/* ... of which idle in a transaction */
+	double		leaked_idle_max_s;	/* the longest any of them has been idle */
+	int			leak_open_before;	/* open connections of that instance
+									 * before the oldest went idle ... */
+	int			leak_open_now;	/* ... and now */
 	double		idle_in_transaction_share;	/* samples with a session idle
 											 * in a transaction for at least
 											 * the threshold */
@@ -113,6 +126,8 @@ typedef struct pgpsServerAdvice
 extern const char *pgps_verdict_name(pgpsVerdict verdict);
 extern bool pgps_instance_saturated(int64 saturated_samples,
 									int64 connected_samples);
+extern bool pgps_instance_leaking(int left_behind, int open_before,
+								  int open_now);
 extern int64 pgps_usable_connections(int max_connections,
 									 int reserved_connections);
 extern void pgps_advise(const pgpsDemand *d, pgpsAdvice *advice);

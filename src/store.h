@@ -41,6 +41,8 @@ typedef struct pgpsEntry
 	int64		scratch_no;		/* sample number the scratch belongs to */
 	pgpsCounts	scratch;
 	int64		scratch_iit_us; /* longest idle in transaction in it */
+	int32		scratch_held;	/* sessions in it idle in a transaction for
+								 * idle_in_transaction_threshold or more */
 } pgpsEntry;
 
 typedef enum pgpsCreateMode

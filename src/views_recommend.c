@@ -30,6 +30,7 @@
 
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_0);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_1);
+PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_2);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_server_1_1);
 
 /* Columns of each function; 1.1 adds busy_burst to the recommendations */
@@ -96,6 +97,12 @@ typedef struct App
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	uint64		session_hist[PGPS_HIST_BUCKETS];
+	/* its leaking instance with the most connections left behind, if any */
+	int			leaked;
+	int			leaked_iit;
+	double		leaked_idle_max_s;
+	int			leak_open_before;
+	int			leak_open_now;
 	pgpsDemand	demand;
 	pgpsAdvice	advice;
 } App;
@@ -223,12 +230,57 @@ build_demand(App *app, TimestampTz now, double spare)
 	d->instances = app->clients;
 	d->saturated_instances = app->saturated_instances;
 	d->spare_connections = spare;
+	d->leaked_connections = app->leaked;
+	d->leaked_in_transaction = app->leaked_iit;
+	d->leaked_idle_max_s = app->leaked_idle_max_s;
+	d->leak_open_before = app->leak_open_before;
+	d->leak_open_now = app->leak_open_now;
 	d->idle_in_transaction_share = Max(pgps_mean(app->long_iit_samples,
 												 app->instance_samples), 0);
 	d->idle_in_transaction_max_s = app->longest_iit_us / 1e6;
 	d->headroom = pgps_headroom_pct / 100.0;
 	d->short_session_ms = pgps_short_session_ms;
 	d->idle_in_transaction_threshold_ms = pgps_iit_threshold_ms;
+}
+
+/*
+ * Find the instances that leak now (pgps_instance_leaking): connections
+ * left behind, and the instance's open connections grown since the oldest
+ * of them went idle, as the history recorded them.
+ */
+static void
+find_leaks(HTAB *apps, TimestampTz now)
+{
+	int			count;
+	pgpsLeftBehind *lbs = pgps_left_behind((int64) pgps_leak_threshold_ms * 1000,
+										   &count);
+
+	for (int i = 0; i < count; i++)
+	{
+		const pgpsLeftBehind *lb = &lbs[i];
+		AppKey		key;
+		App		   *app;
+		int32		before;
+
+		if (lb->sessions < PGPS_LEAK_MIN_SESSIONS)
+			continue;
+		before = pgps_history_open_before(&lb->key, lb->oldest_idle_since);
+		if (!pgps_instance_leaking(lb->sessions, before, lb->open))
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.dbid = lb->key.dbid;
+		key.userid = lb->key.userid;
+		memcpy(key.appname, lb->key.appname, NAMEDATALEN);
+		app = hash_search(apps, &key, HASH_FIND, NULL);
+		if (app == NULL || lb->sessions <= app->leaked)
+			continue;			/* a key made since the snapshot */
+		app->leaked = lb->sessions;
+		app->leaked_iit = lb->in_transaction;
+		app->leaked_idle_max_s = (now - lb->oldest_idle_since) / 1e6;
+		app->leak_open_before = before;
+		app->leak_open_now = lb->open;
+	}
+	pfree(lbs);
 }
 
 /*
@@ -278,6 +330,7 @@ gather_apps(pgpsGlobalStats *stats)
 	spare = Max(pgps_usable_connections(MaxConnections, PGPS_RESERVED_CONNECTIONS) -
 				open_total, 0);
 
+	find_leaks(apps, now);
 	hash_seq_init(&status, apps);
 	while ((app = hash_seq_search(&status)) != NULL)
 	{
@@ -534,6 +587,28 @@ advise(FunctionCallInfo fcinfo, const char *const *names)
 		d.connections = count_arg(fcinfo, 18, "connections", false,
 								  PGPS_NO_POOLING_MIN, PG_INT64_MAX);
 	}
+	/* 1.2's figures of a leak; before it, none */
+	if (PG_NARGS() > 19)
+	{
+		d.leaked_connections = (int) count_arg(fcinfo, 19, "leaked_connections",
+											   true, 0, PGPS_MAX_CONNECTIONS);
+		d.leaked_in_transaction = (int) count_arg(fcinfo, 20,
+												  "leaked_in_transaction", true,
+												  0, d.leaked_connections);
+		d.leaked_idle_max_s = amount_arg(fcinfo, 21, "leaked_idle_max_s", 0,
+										 DBL_MAX);
+		d.leak_open_before = (int) count_arg(fcinfo, 22, "leak_open_before",
+											 true, 0, PGPS_MAX_CONNECTIONS);
+		d.leak_open_now = (int) count_arg(fcinfo, 23, "leak_open_now", true,
+										  d.leaked_connections,
+										  PGPS_MAX_CONNECTIONS);
+		if (d.leak_open_now < d.leaked_connections)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("leak_open_now must be at least leaked_connections: %d < %d",
+							d.leak_open_now, d.leaked_connections),
+					 errhint("The connections left behind are among those open now.")));
+	}
 	if (!(d.busy_p50 <= d.busy_p95 && d.busy_p95 <= d.busy_p99))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -574,6 +649,12 @@ pgpool_stats_advise_1_1(PG_FUNCTION_ARGS)
 	};
 
 	return advise(fcinfo, names);
+}
+
+Datum
+pgpool_stats_advise_1_2(PG_FUNCTION_ARGS)
+{
+	return pgpool_stats_advise_1_1(fcinfo);
 }
 
 /*

@@ -10,8 +10,17 @@ did, as the client measured them.
 
     python3 psycopg_app.py DSN --app NAME --pool 4 --workers 2 --seconds 8
         [--autocommit] [--in-tx-ms 20] [--think-ms 10] [--transactions N]
-        [--query SQL]
+        [--query SQL] [--max-pool 20] [--leak 6 [--leak-in-tx]] [--late 3] [--hold]
+
+With --leak, a leaker thread also takes connections from the pool and never
+gives them back (idle, or idle in a transaction with --leak-in-tx), as code
+that forgets to on one path does; the truth then has the leaked
+connections' backend pids.  With --late, once the workers are done, that
+many requests at once make the pool open new connections unless enough are
+free.  With --hold the application prints its
+truth and keeps every connection open until its standard input closes.
 """
+import sys
 import argparse
 import json
 import threading
@@ -39,6 +48,20 @@ parser.add_argument("--burst", type=int, default=0,
                     help="instead of workers: this many transactions at once, "
                          "every --burst-every-ms, for --seconds")
 parser.add_argument("--burst-every-ms", type=float, default=3000)
+parser.add_argument("--max-pool", type=int, default=0,
+                    help="the pool may grow to this many (0: --pool)")
+parser.add_argument("--leak", type=int, default=0,
+                    help="connections taken and never given back")
+parser.add_argument("--leak-every-ms", type=float, default=300)
+parser.add_argument("--leak-start-ms", type=float, default=1500)
+parser.add_argument("--leak-in-tx", action="store_true",
+                    help="each leaked connection is left in a transaction")
+parser.add_argument("--late", type=int, default=0,
+                    help="once the workers are done, this many 300 ms "
+                         "requests at once")
+parser.add_argument("--hold", action="store_true",
+                    help="print the truth, then hold every connection open "
+                         "until standard input closes")
 parser.add_argument("--query", default="SELECT abalance FROM pgbench_accounts WHERE aid = %s",
                     help="the transaction's first statement (%%s: a number)")
 args = parser.parse_args()
@@ -86,6 +109,22 @@ def run_worker(pool, deadline):
         truth["transactions"] += done
 
 
+def leaker(pool, begin, leaked):
+    """Take --leak connections and keep them: never given back"""
+    try:
+        for i in range(args.leak):
+            time.sleep(max(begin + (args.leak_start_ms + i * args.leak_every_ms) / 1000
+                           - time.monotonic(), 0))
+            conn = pool.getconn()
+            conn.execute("SELECT 1")
+            if not args.leak_in_tx and not args.autocommit:
+                conn.commit()
+            leaked.append(conn)
+    except Exception as e:      # noqa: BLE001 - reported, and the run fails
+        with lock:
+            errors.append(repr(e))
+
+
 def covered(spans, begin, end):
     """Seconds of [begin, end] during which at least one span was open."""
     total, cur_s, cur_e = 0.0, None, None
@@ -103,7 +142,7 @@ def covered(spans, begin, end):
 
 pool = psycopg_pool.ConnectionPool(
     args.dsn + f" application_name={args.app}", min_size=args.pool,
-    max_size=args.pool, open=True,
+    max_size=max(args.max_pool, args.pool), open=True,
     kwargs={"autocommit": args.autocommit,
             "prepare_threshold": None if args.no_prepare else 5})
 pool.wait()
@@ -123,15 +162,30 @@ if args.burst:
         truth["bursts"] += 1
         time.sleep(max(args.burst_every_ms / 1000 - (time.monotonic() - start), 0))
 else:
+    leaked = []
     threads = [threading.Thread(target=worker, args=(pool, begin + args.seconds))
                for _ in range(args.workers)]
+    if args.leak:
+        threads.append(threading.Thread(target=leaker, args=(pool, begin, leaked)))
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if args.late:
+        # later demand: the pool opens new connections if none is free
+        args.transactions = 1
+        args.query = "SELECT pg_sleep(0.3)"
+        late = [threading.Thread(target=worker, args=(pool, 0))
+                for _ in range(args.late)]
+        for t in late:
+            t.start()
+        for t in late:
+            t.join()
+    if args.leak:
+        truth["leaked"] = len(leaked)
+        truth["leaked_pids"] = [c.info.backend_pid for c in leaked]
 finish = time.monotonic()
 stats = pool.get_stats()
-pool.close()
 truth["connections_opened"] = stats.get("connections_num", 0)
 truth["requests"] = stats.get("requests_num", 0)
 truth["requests_queued"] = stats.get("requests_queued", 0)
@@ -141,3 +195,6 @@ truth["seconds"] = finish - begin
 if errors:
     raise SystemExit("a worker failed: " + errors[0])
 print(json.dumps(truth), flush=True)
+if args.hold:
+    sys.stdin.read()
+pool.close()
