@@ -140,6 +140,35 @@ is($verdict, 'undersized', 'one instance full: undersized');
 like($reason, qr/^in 1 of its 2 instances, all 4 connections were busy in \d+% of samples: .*try a pool of 8 in the full instance/,
 	'the reason names the instance and doubles its pool');
 
+# --- a pool as large as its workers ----------------------------------------
+# Four workers on a pool of 4, each running 50 ms queries with no pause: the
+# pool is full nearly all the time, yet no client ever waits.  The server
+# cannot tell the two apart: the reason says what it saw and where the
+# answer is, and claims no queue.
+my $matched = run_client('--app', 'matched', '--pool', '4', '--workers', '4',
+	'--seconds', '8', '--query', 'SELECT pg_sleep(0.05)');
+settle_app($mon, 'matched');
+is($matched->{requests_queued}, 0, 'the client never waited for a connection');
+($verdict, $reason) = split /\|/, $mon->query_safe(q{
+	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'matched'});
+is($verdict, 'undersized', "a pool full of its own workers is full: undersized ($reason)");
+like($reason, qr/^all of its 4 connections were busy in \d+% of samples: the pool is full most of the time; if its clients wait for a connection \(the pool's own wait figures tell\), try a pool of 8/,
+	'the reason says what was seen and where to look, not that clients wait');
+
+# --- an oversized pool in autocommit -----------------------------------------
+# A pool of 20 for two workers running 10 ms statements in autocommit, with
+# 20 ms of thinking: most of it sits idle.
+my $roomy = run_client('--app', 'roomy', '--pool', '20', '--workers', '2',
+	'--seconds', '8', '--think-ms', '20', '--autocommit', '--query', 'SELECT pg_sleep(0.01)');
+settle_app($mon, 'roomy');
+is(churn_row($mon, 'roomy', 'connections'), $roomy->{connections_opened},
+	"connections: exactly the $roomy->{connections_opened} the pool opened");
+($verdict, $reason) = split /\|/, $mon->query_safe(q{
+	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'roomy'});
+is($verdict, 'oversized', "20 connections for two workers: oversized ($reason)");
+like($reason, qr/^keeps 20 connections open but at most [12] (is|are) busy in 99% of samples, so about (19|20) sit idle: a pool of [23] would do/,
+	'the reason has the pool and what sits idle');
+
 $load->kill_kill;
 $mon->quit;
 $node->stop;
