@@ -35,6 +35,7 @@ shared_preload_libraries = 'pgpool_stats'
 pgpool_stats.max_entries = 10
 pgpool_stats.sample_interval = 50
 pgpool_stats.history_interval = 1
+pgpool_stats.leak_threshold = 1
 CONF
 pgps_as_pg tee "$work/data/pg_hba.conf" >/dev/null <<HBA
 local all pwuser scram-sha-256
