@@ -44,7 +44,13 @@ CREATE FUNCTION pgps_wrong_info(OUT a integer, OUT b integer) RETURNS record
     AS '$libdir/pgpool_stats', 'pgpool_stats_info_1_1' LANGUAGE C;
 CREATE FUNCTION pgps_wrong_churn(OUT a oid, OUT b oid) RETURNS SETOF record
     AS '$libdir/pgpool_stats', 'pgpool_stats_connections_1_0' LANGUAGE C;
+-- and one that declares other arguments
+CREATE FUNCTION pgps_wrong_advise(bigint, double precision, OUT verdict text,
+    OUT recommended_pool_size integer, OUT recommended_min_idle integer, OUT reason text)
+    AS '$libdir/pgpool_stats', 'pgpool_stats_advise_1_2' LANGUAGE C;
 SELECT * FROM pgps_wrong_info();
 SELECT * FROM pgps_wrong_churn();
+SELECT * FROM pgps_wrong_advise(600, 0);
 DROP FUNCTION pgps_wrong_info();
 DROP FUNCTION pgps_wrong_churn();
+DROP FUNCTION pgps_wrong_advise(bigint, double precision);

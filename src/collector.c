@@ -117,8 +117,8 @@ count_session(pgpsEntry *entry, BackendState state, TimestampTz state_start,
 			{
 				entry->scratch_iit_us = Max(entry->scratch_iit_us,
 											now - state_start);
-				/* held open across the client's own work: not at work */
-				if (now - state_start >= (int64) pgps_iit_threshold_ms * 1000)
+				/* held open for as long as a leak: not at work */
+				if (now - state_start >= (int64) pgps_leak_threshold_ms * 1000)
 					entry->scratch_held++;
 			}
 			break;
@@ -137,10 +137,10 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	int32		iit = c->idle_in_xact + c->idle_in_xact_aborted;
 
 	/*
-	 * Busy: at work for the application, running a query or between the
-	 * statements of a transaction.  A session idle in a transaction for
-	 * idle_in_transaction_threshold or more is held open, not at work: a
-	 * leaked or forgotten transaction is no demand for connections.
+	 * Busy: at work for the application, running a query or in a
+	 * transaction.  A session idle in a transaction for leak_threshold or
+	 * more is held, not at work: a leaked transaction is no demand for
+	 * connections.
 	 */
 	int32		busy = c->active + iit - entry->scratch_held;
 
@@ -163,7 +163,9 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	a->sum_busy += busy;
 	a->longest_iit_us = Max(a->longest_iit_us, entry->scratch_iit_us);
 	/* a transaction idle between its statements for a moment is normal */
-	if (entry->scratch_held > 0)
+	/* a transaction idle between its statements for a moment is normal */
+	if (iit > 0 &&
+		entry->scratch_iit_us >= (int64) pgps_iit_threshold_ms * 1000)
 		a->long_iit_samples++;
 	pgps_hist_add(a->hist_active, pgps_count_bucket(c->active));
 	pgps_hist_add(a->hist_busy, pgps_count_bucket(busy));
@@ -281,7 +283,8 @@ live_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
 	ls = &walk->sessions[walk->n];
 	if (!read_state(status, pid, &ls->state, &ls->state_start, &ls->proc_start))
 		return;
-	ls->key = entry->key;
+	/* whole bytes, padding included: keys are compared with memcmp */
+	memcpy(&ls->key, &entry->key, sizeof(pgpsKey));
 	walk->n++;
 }
 
@@ -310,7 +313,7 @@ pgps_left_behind(int64 threshold_us, int *count)
 	int			n = 0;
 
 	walk.room = Max(pgps_num_slots(), 1);
-	walk.sessions = palloc(sizeof(LiveSession) * walk.room);
+	walk.sessions = palloc0(sizeof(LiveSession) * walk.room);
 	walk.n = 0;
 	pgps_store_lock(LW_SHARED);
 	pgps_slot_foreach(live_slot, &walk);
@@ -330,7 +333,7 @@ pgps_left_behind(int64 threshold_us, int *count)
 			newest = Max(newest, walk.sessions[last].proc_start);
 
 		memset(lb, 0, sizeof(*lb));
-		lb->key = walk.sessions[first].key;
+		memcpy(&lb->key, &walk.sessions[first].key, sizeof(pgpsKey));
 		lb->open = last - first;
 		for (int i = first; i < last; i++)
 		{

@@ -254,40 +254,50 @@ pgps_history_counts(int64 *buckets, int64 *rows_lost)
 	LWLockRelease(hist->lock);
 }
 
+/* A key's most open sessions in one closed bucket; -1: no row of it */
+static int32
+bucket_open(const pgpsHistBucket *bucket, const pgpsKey *key)
+{
+	for (int r = 0; r < bucket->nrows; r++)
+	{
+		const pgpsHistRow *row =
+			&hist->rows[(bucket->first_row + r) % pgps_history_rows];
+
+		if (memcmp(&row->key, key, sizeof(pgpsKey)) == 0)
+			return row->max_total;
+	}
+	return -1;
+}
+
 /*
- * How many sessions a key had open before 'when': its most in the last
- * closed bucket that ended by then, or, when the history keeps none of its
- * rows from before, in the first bucket after.  -1: the history keeps no
- * row of the key from 'when' on or before.  Reads the rows in place under
- * the lock shared, without copying them.
+ * How many sessions a key had open before 'when': its most in the newest
+ * closed bucket that ended by then, or, when it has no row there (it was
+ * not connected, or the history is younger), in the bucket that holds
+ * 'when'.  -1: neither has a row of the key.  An older row would be
+ * another time (an earlier run of the application), not the one before.
+ * Reads at most two buckets' rows in place, under the lock shared.
  */
 int32
 pgps_history_open_before(const pgpsKey *key, TimestampTz when)
 {
-	int32		before = -1;
-	int32		after = -1;
+	int32		open = -1;
+	int64		b;
 
 	LWLockAcquire(hist->lock, LW_SHARED);
-	for (int64 b = hist->bucket_tail; b < hist->bucket_head && after < 0; b++)
-	{
-		const pgpsHistBucket *bucket = &hist->buckets[b % pgps_history_size];
-
-		for (int r = 0; r < bucket->nrows; r++)
-		{
-			const pgpsHistRow *row =
-				&hist->rows[(bucket->first_row + r) % pgps_history_rows];
-
-			if (memcmp(&row->key, key, sizeof(pgpsKey)) != 0)
-				continue;
-			if (bucket->end <= when)
-				before = row->max_total;
-			else
-				after = row->max_total;
+	for (b = hist->bucket_head - 1; b >= hist->bucket_tail; b--)
+		if (hist->buckets[b % pgps_history_size].end <= when)
 			break;
-		}
+	if (b >= hist->bucket_tail)
+		open = bucket_open(&hist->buckets[b % pgps_history_size], key);
+	if (open < 0 && b + 1 < hist->bucket_head)
+	{
+		const pgpsHistBucket *holding = &hist->buckets[(b + 1) % pgps_history_size];
+
+		if (holding->start <= when)
+			open = bucket_open(holding, key);
 	}
 	LWLockRelease(hist->lock);
-	return before >= 0 ? before : after;
+	return open;
 }
 
 /*

@@ -124,8 +124,7 @@ typedef struct pgpsActivity
 	int64		nonzero_samples;	/* samples that saw a session */
 	int64		saturated_samples;	/* of those, samples where every session
 									 * was busy (active, or in a transaction
-									 * idle for less than
-									 * idle_in_transaction_threshold) */
+									 * idle for less than leak_threshold) */
 	int32		peak_total;
 	int32		peak_active;
 	int64		sum_total;		/* summed over the samples */

@@ -8,9 +8,9 @@
  *		pgpool_stats_advise_server()).  The thresholds are named in rules.h.
  *
  * An application's demand is busy connections (running a query, or in a
- * transaction idle for less than idle_in_transaction_threshold) per client
- * instance, from the sampled distribution: the
- * recommended pool serves its 99th percentile with headroom, and its bursts
+ * transaction idle for less than leak_threshold) per client instance, from
+ * the sampled distribution: the recommended pool serves its 99th
+ * percentile with headroom, and its bursts
  * (the most busy connections seen in at least PGPS_BURST_SAMPLES samples),
  * however rare: a pool sized below a burst turns it into queueing.  Its
  * rules, first match wins:

@@ -42,7 +42,7 @@ typedef struct pgpsEntry
 	pgpsCounts	scratch;
 	int64		scratch_iit_us; /* longest idle in transaction in it */
 	int32		scratch_held;	/* sessions in it idle in a transaction for
-								 * idle_in_transaction_threshold or more */
+								 * leak_threshold or more */
 } pgpsEntry;
 
 typedef enum pgpsCreateMode

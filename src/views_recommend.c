@@ -525,7 +525,7 @@ count_arg(FunctionCallInfo fcinfo, int n, const char *name, bool is_int32,
  * the messages.
  */
 static Datum
-advise(FunctionCallInfo fcinfo, const char *const *names)
+advise(FunctionCallInfo fcinfo, const char *const *names, int nargs)
 {
 	TupleDesc	tupdesc;
 	Datum		values[ADVISE_COLS];
@@ -536,6 +536,12 @@ advise(FunctionCallInfo fcinfo, const char *const *names)
 	/* its defaults are the settings, which exist only when preloaded */
 	pgps_check_loaded();
 	tupdesc = row_type(fcinfo, ADVISE_COLS);
+	if (PG_NARGS() != nargs)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("pgpool_stats_advise() is declared with %d arguments, but its C function takes %d",
+						PG_NARGS(), nargs),
+				 errhint("Update the extension: ALTER EXTENSION pgpool_stats UPDATE.")));
 
 	memset(&d, 0, sizeof(d));
 	d.samples = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
@@ -625,36 +631,36 @@ advise(FunctionCallInfo fcinfo, const char *const *names)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
+/* advise()'s arguments in each version: 1.1 renamed some, and added */
+static const char *const advise_names_1_0[] = {
+	"samples", "connects_per_sec", "session_p50_ms", "setup_share",
+	"busy_p50", "busy_p95", "busy_p99", "typical_open",
+	"saturated_share", "iit_share", "longest_iit_s", "headroom_pct",
+	"short_session_ms"
+};
+static const char *const advise_names_1_1[] = {
+	"samples", "connects_per_sec", "session_p50_ms", "setup_share",
+	"busy_p50", "busy_p95", "busy_p99", "open_p50",
+	"saturated_share", "idle_in_transaction_share",
+	"idle_in_transaction_max_s", "headroom_pct", "short_session_ms"
+};
+
 Datum
 pgpool_stats_advise_1_0(PG_FUNCTION_ARGS)
 {
-	static const char *const names[] = {
-		"samples", "connects_per_sec", "session_p50_ms", "setup_share",
-		"busy_p50", "busy_p95", "busy_p99", "typical_open",
-		"saturated_share", "iit_share", "longest_iit_s", "headroom_pct",
-		"short_session_ms"
-	};
-
-	return advise(fcinfo, names);
+	return advise(fcinfo, advise_names_1_0, 13);
 }
 
 Datum
 pgpool_stats_advise_1_1(PG_FUNCTION_ARGS)
 {
-	static const char *const names[] = {
-		"samples", "connects_per_sec", "session_p50_ms", "setup_share",
-		"busy_p50", "busy_p95", "busy_p99", "open_p50",
-		"saturated_share", "idle_in_transaction_share",
-		"idle_in_transaction_max_s", "headroom_pct", "short_session_ms"
-	};
-
-	return advise(fcinfo, names);
+	return advise(fcinfo, advise_names_1_1, 19);
 }
 
 Datum
 pgpool_stats_advise_1_2(PG_FUNCTION_ARGS)
 {
-	return pgpool_stats_advise_1_1(fcinfo);
+	return advise(fcinfo, advise_names_1_1, 24);
 }
 
 /*

@@ -173,6 +173,7 @@ else:
         t.join()
     if args.late:
         # later demand: the pool opens new connections if none is free
+        opened = pool.get_stats().get("connections_num", 0)
         args.transactions = 1
         args.query = "SELECT pg_sleep(0.3)"
         late = [threading.Thread(target=worker, args=(pool, 0))
@@ -181,6 +182,7 @@ else:
             t.start()
         for t in late:
             t.join()
+        truth["late_opened"] = pool.get_stats().get("connections_num", 0) - opened
     if args.leak:
         truth["leaked"] = len(leaked)
         truth["leaked_pids"] = [c.info.backend_pid for c in leaked]

@@ -60,12 +60,14 @@ sub states_of
 
 # --- connections taken and never given back, idle -----------------------------
 # Two workers on a pool of 2 that may grow to 20; from 1.5 s on, six
-# connections are taken 300 ms apart and kept, so the pool opens others;
-# 2 s after the last, three requests at once make it open more.
-my @common = ('--pool', '2', '--max-pool', '20', '--workers', '2', '--seconds', '5',
-	'--think-ms', '20', '--leak', '6', '--late', '3');
+# connections are taken 1.2 s apart and kept, so the pool opens others;
+# once the workers are done, four requests at once make it open more.
+my @common = ('--pool', '2', '--max-pool', '20', '--workers', '2', '--seconds', '8.5',
+	'--think-ms', '20', '--leak', '6', '--leak-every-ms', '1200', '--late', '4');
 my ($idle, $h) = run_held('--app', 'leaky', @common);
 is($idle->{leaked}, 6, 'the client leaked 6 connections');
+cmp_ok($idle->{late_opened}, '>=', 1,
+	"the late requests made the pool open $idle->{late_opened} more");
 is(states_of($idle->{leaked_pids}), 'idle', 'which the server shows idle');
 is(churn_row($mon, 'leaky', 'open_connections'), $idle->{connections_opened},
 	"open: every one of the $idle->{connections_opened} connections the pool opened");
@@ -77,19 +79,21 @@ my ($before) = $reason =~ /grew from (\d+) to/;
 ok(defined $before && $before <= 4,
 	'before the leak, the pool had at most its 2 and the growth of the workers open ('
 	  . ($before // 'none') . ')');
-cmp_ok($pool, '<=', 6, "the recommended pool ($pool) serves the workers and the late requests, not the leak");
+cmp_ok($pool, '<=', 5, "the recommended pool ($pool) serves the workers and the 4 late requests, not the leak");
 $h->finish;
 
 # --- the same leak, each connection left in a transaction -------------------
 my ($iit, $h2) = run_held('--app', 'leaky-tx', @common, '--leak-in-tx');
 is($iit->{leaked}, 6, 'the client leaked 6 connections in a transaction');
+cmp_ok($iit->{late_opened}, '>=', 1,
+	"the late requests made the pool open $iit->{late_opened} more");
 is(states_of($iit->{leaked_pids}), 'idle in transaction', 'which the server shows idle in a transaction');
 ($verdict, $reason, $pool, $p99) = verdict_of('leaky-tx');
 is($verdict, 'leaking', "a leak in a transaction: leaking, before idle_in_transaction ($reason)");
 like($reason, qr/^6 of the $iit->{connections_opened} open connections sat idle .*, 6 of them in a transaction\)/,
 	'the reason says they are in a transaction');
-cmp_ok($p99, '<', 6, "held transactions are not busy: busy p99 $p99 with 6 of them held");
-cmp_ok($pool, '<=', 6, "the recommended pool ($pool) is not inflated by them");
+cmp_ok($p99, '<=', 4, "held transactions are not busy: busy p99 $p99 with 6 of them held");
+cmp_ok($pool, '<=', 5, "the recommended pool ($pool) is not inflated by them");
 $h2->finish;
 
 # --- no leak: a pool grown late beside connections in use ------------------
@@ -102,6 +106,29 @@ cmp_ok($calm->{connections_opened}, '>', 8, "the pool grew late to $calm->{conne
 ($verdict, $reason) = verdict_of('grower');
 isnt($verdict, 'leaking', "growth with every connection in use is no leak ($verdict: $reason)");
 $h3->finish;
+
+# --- growth, read from the history ------------------------------------------
+# Sessions of one application, each of them idle: three, which go idle once
+# a whole history bucket has seen the three open, then, over a second
+# later, one more.  The three are left behind, but the application did not
+# grow from what it had open before they went idle (3, in the bucket just
+# before): no leak.  Three more opened later make the growth a leak.
+my @idle3 = map { bg_session($node, 'steady') } 1 .. 3;
+my ($opened) = $mon->query_safe(q{SELECT max(backend_start) FROM pg_stat_activity WHERE application_name = 'steady'});
+ok(poll_bg($mon, "SELECT (SELECT count(*) FROM pgpool_stats_history WHERE application_name = 'steady'
+	  AND bucket_start > '$opened' AND total_max = 3) >= 1", 't'), 'a whole bucket saw the three open');
+$_->query_safe('SELECT 1') for @idle3;
+my ($t0) = $mon->query_safe(q{SELECT max(state_change) FROM pg_stat_activity WHERE application_name = 'steady'});
+poll_bg($mon, "SELECT clock_timestamp() > '$t0'::timestamptz + interval '2.2 s'", 't');
+my @later = (bg_session($node, 'steady'));
+($verdict, $reason) = verdict_of('steady');
+isnt($verdict, 'leaking', "three idle, one opened later: left behind, but no growth ($verdict: $reason)");
+push @later, map { bg_session($node, 'steady') } 1 .. 3;
+($verdict, $reason) = verdict_of('steady');
+is($verdict, 'leaking', 'three more opened: grown by 4');
+like($reason, qr/^3 of the 7 open connections sat idle while newer ones were opened \(idle for up to \d+ s\), and open connections grew from 3 to 7:/,
+	'the reason has the three left behind, and the growth from the bucket before they went idle');
+$_->quit for @idle3, @later;
 
 $load->kill_kill;
 $mon->quit;
