@@ -64,7 +64,7 @@ pgps_register_collector(void)
  */
 static bool
 read_state(volatile PgBackendStatus *be, int pid, BackendState *state,
-		   TimestampTz *state_start, TimestampTz *proc_start)
+		   TimestampTz *state_start, TimestampTz *proc_start, char *appname)
 {
 	int			attempt;
 
@@ -81,6 +81,9 @@ read_state(volatile PgBackendStatus *be, int pid, BackendState *state,
 		*state = be->st_state;
 		*state_start = be->st_state_start_timestamp;
 		*proc_start = be->st_proc_start_timestamp;
+		/* the name it carries now: a pooler sets its client's */
+		if (appname != NULL)
+			strlcpy(appname, (const char *) be->st_appname, NAMEDATALEN);
 		pgstat_end_read_activity(be, after);
 		if (pgstat_read_activity_complete(before, after))
 			return owner == pid;
@@ -154,8 +157,17 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	a->last_sample_no = sample_no;
 	a->last_sample = now;
 	a->nonzero_samples++;
-	if (busy == c->total)
+	/* a pooler's lent sessions are all busy: they fill no pool of its own */
+	if (busy == c->total && !entry->scratch_pooled)
 		a->saturated_samples++;
+	if (entry->scratch_lent)
+		a->lent_samples++;
+	if (entry->scratch_pooled)
+	{
+		a->pooled_samples++;
+		/* it has no connection of its own to keep it from eviction */
+		entry->last_seen = now;
+	}
 	a->peak_total = Max(a->peak_total, c->total);
 	a->peak_active = Max(a->peak_active, c->active);
 	a->sum_total += c->total;
@@ -174,6 +186,15 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	pgps_history_add_sample(&entry->bucket, c);
 }
 
+/* A busy session of a pooler whose application has no key yet */
+typedef struct PendingSession
+{
+	pgpsKey		key;			/* the application's */
+	BackendState state;
+	TimestampTz state_start;
+	uint32		wait_event_info;
+} PendingSession;
+
 /* One sample being taken: its number, its time, the keys it touched */
 typedef struct SampleState
 {
@@ -182,7 +203,33 @@ typedef struct SampleState
 	pgpsEntry **touched;
 	int			ntouched;
 	int			seen;
+	PendingSession *pending;
+	int			npending;
 } SampleState;
+
+/* Start an entry's scratch for this sample, once */
+static void
+touch_entry(SampleState *ss, pgpsEntry *entry)
+{
+	if (entry->scratch_no == ss->sample_no)
+		return;
+	entry->scratch_no = ss->sample_no;
+	memset(&entry->scratch, 0, sizeof(entry->scratch));
+	entry->scratch_iit_us = 0;
+	entry->scratch_held = 0;
+	entry->scratch_lent = false;
+	entry->scratch_pooled = false;
+	ss->touched[ss->ntouched++] = entry;
+}
+
+/* Whether a session in this state is at work for its application */
+static bool
+state_busy(BackendState state)
+{
+	return state == STATE_RUNNING || state == STATE_FASTPATH ||
+		state == STATE_IDLEINTRANSACTION ||
+		state == STATE_IDLEINTRANSACTION_ABORTED;
+}
 
 /* Count one open session found in its slot into its key's scratch */
 static void
@@ -194,21 +241,103 @@ sample_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
 	TimestampTz state_start;
 	TimestampTz proc_start;
 	uint32		wait_event_info;
+	char		raw[NAMEDATALEN];
+	char		name[NAMEDATALEN];
 
-	if (!read_state(status, pid, &state, &state_start, &proc_start))
+	if (!read_state(status, pid, &state, &state_start, &proc_start, raw))
 		return;
 	wait_event_info = proc ? proc->wait_event_info : 0;
 
-	if (entry->scratch_no != ss->sample_no)
-	{
-		entry->scratch_no = ss->sample_no;
-		memset(&entry->scratch, 0, sizeof(entry->scratch));
-		entry->scratch_iit_us = 0;
-		entry->scratch_held = 0;
-		ss->touched[ss->ntouched++] = entry;
-	}
+	touch_entry(ss, entry);
 	count_session(entry, state, state_start, wait_event_info, ss->now);
 	ss->seen++;
+
+	/*
+	 * A pooler sets each client's application_name on the server connection
+	 * it lends: the session's busy states count for that application too,
+	 * under a key of the same database, role and client address.  Its idle
+	 * states stay with the pooler's pool.
+	 */
+	memset(name, 0, sizeof(name));
+	pgps_copy_appname(name, raw);
+	if (strcmp(name, entry->key.appname) != 0)
+	{
+		pgpsKey		key;
+		pgpsEntry  *app;
+
+		entry->scratch_lent = true;
+		if (!state_busy(state))
+			return;
+		memcpy(&key, &entry->key, sizeof(pgpsKey));
+		memcpy(key.appname, name, NAMEDATALEN);
+		app = pgps_entry_find_locked(&key);
+		if (app != NULL)
+		{
+			touch_entry(ss, app);
+			count_session(app, state, state_start, wait_event_info, ss->now);
+			app->scratch_pooled = true;
+		}
+		else
+		{
+			/* made once the walk is over, then counted */
+			PendingSession *p = &ss->pending[ss->npending++];
+
+			memcpy(&p->key, &key, sizeof(pgpsKey));
+			p->state = state;
+			p->state_start = state_start;
+			p->wait_event_info = wait_event_info;
+		}
+	}
+}
+
+/* Fold the scratch of every key touched since *from into its statistics */
+static void
+fold_touched(SampleState *ss, int from)
+{
+	for (int i = from; i < ss->ntouched; i++)
+	{
+		pgps_entry_lock(ss->touched[i]);
+		fold_sample(ss->touched[i], ss->sample_no, ss->now);
+		pgps_entry_unlock(ss->touched[i]);
+	}
+}
+
+/*
+ * Count the busy sessions of poolers whose applications had no key during
+ * the walk: make the keys (evicting idle ones, as a new connection's does),
+ * then count each session in its application's.  The caller holds the
+ * sample lock, not the store lock.
+ */
+static void
+count_pending(SampleState *ss)
+{
+	int			from = ss->ntouched;
+
+	for (int i = 0; i < ss->npending; i++)
+	{
+		pgpsEntry  *app = pgps_entry_acquire(&ss->pending[i].key, PGPS_CREATE,
+											 ss->now);
+
+		if (app != NULL)
+			pgps_entry_release(app);
+		else
+			pgps_count_dropped();
+	}
+	pgps_store_lock(LW_SHARED);
+	for (int i = 0; i < ss->npending; i++)
+	{
+		PendingSession *p = &ss->pending[i];
+		pgpsEntry  *app = pgps_entry_find_locked(&p->key);
+
+		if (app == NULL)
+			continue;			/* no room, or evicted meanwhile */
+		touch_entry(ss, app);
+		count_session(app, p->state, p->state_start, p->wait_event_info,
+					  ss->now);
+		app->scratch_pooled = true;
+	}
+	fold_touched(ss, from);
+	pgps_store_unlock();
 }
 
 /*
@@ -225,9 +354,12 @@ pgps_sample(void)
 	instr_time	start;
 	instr_time	duration;
 
-	ss.touched = palloc(sizeof(pgpsEntry *) * Max(pgps_num_slots(), 1));
+	/* each session touches its own key, and its application's if lent */
+	ss.touched = palloc(sizeof(pgpsEntry *) * 2 * Max(pgps_num_slots(), 1));
 	ss.ntouched = 0;
 	ss.seen = 0;
+	ss.pending = palloc(sizeof(PendingSession) * Max(pgps_num_slots(), 1));
+	ss.npending = 0;
 
 	pgps_sample_lock(LW_EXCLUSIVE);
 	INSTR_TIME_SET_CURRENT(start);
@@ -237,13 +369,10 @@ pgps_sample(void)
 
 	pgps_store_lock(LW_SHARED);
 	pgps_slot_foreach(sample_slot, &ss);
-	for (int i = 0; i < ss.ntouched; i++)
-	{
-		pgps_entry_lock(ss.touched[i]);
-		fold_sample(ss.touched[i], ss.sample_no, ss.now);
-		pgps_entry_unlock(ss.touched[i]);
-	}
+	fold_touched(&ss, 0);
 	pgps_store_unlock();
+	if (ss.npending > 0)
+		count_pending(&ss);
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
@@ -251,6 +380,7 @@ pgps_sample(void)
 
 	pgps_sample_unlock();
 	pfree(ss.touched);
+	pfree(ss.pending);
 	return ss.seen;
 }
 
@@ -281,7 +411,8 @@ live_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
 	if (walk->n >= walk->room)
 		return;
 	ls = &walk->sessions[walk->n];
-	if (!read_state(status, pid, &ls->state, &ls->state_start, &ls->proc_start))
+	if (!read_state(status, pid, &ls->state, &ls->state_start, &ls->proc_start,
+					NULL))
 		return;
 	/* whole bytes, padding included: keys are compared with memcmp */
 	memcpy(&ls->key, &entry->key, sizeof(pgpsKey));

@@ -46,12 +46,13 @@
  * The version of the file's layout: bump it whenever a struct written to
  * the file changes (pgpsDumpHeader, pgpsDumpEntry and what they hold, the
  * history's pgpsHistoryDump, pgpsHistBucket and pgpsHistRow).  A file of
- * another format is ignored with a LOG line.
+ * another format is ignored with a LOG line, but for the formats earlier
+ * versions wrote, which are read and converted (below).
  *
  * The file: the header; nentries entries; the history part (a
  * pgpsHistoryDump, nbuckets buckets, nrows rows); a CRC-32C of all before.
  */
-#define PGPS_DUMP_FORMAT	3
+#define PGPS_DUMP_FORMAT	4
 
 typedef struct pgpsDumpHeader
 {
@@ -85,6 +86,46 @@ typedef struct pgpsDumpEntry
 	pgpsActivity activity;
 	pgpsBucketPart bucket;
 } pgpsDumpEntry;
+
+/*
+ * Format 3, written by pgpool_stats 1.1, is still read, so that updating the
+ * library keeps the statistics: its header is format 4's, its activity had
+ * none of 1.2's pooler figures.  Frozen: never change them.
+ */
+#define PGPS_DUMP_FORMAT_1_1	3
+
+typedef struct pgpsActivityV3
+{
+	int64		window_start_no;
+	int64		last_sample_no;
+	TimestampTz last_sample;
+	pgpsCounts	latest;
+	int64		nonzero_samples;
+	int64		saturated_samples;
+	int32		peak_total;
+	int32		peak_active;
+	int64		sum_total;
+	int64		sum_active;
+	int64		sum_busy;
+	int64		longest_iit_us;
+	int64		long_iit_samples;
+	uint32		hist_active[PGPS_COUNT_BUCKETS];
+	uint32		hist_busy[PGPS_COUNT_BUCKETS];
+	uint32		hist_total[PGPS_COUNT_BUCKETS];
+} pgpsActivityV3;
+
+typedef struct pgpsDumpEntryV3
+{
+	pgpsKey		key;
+	TimestampTz last_seen;
+	pgpsChurn	churn;
+	pgpsActivityV3 activity;
+	pgpsBucketPart bucket;
+} pgpsDumpEntryV3;
+
+/* 1.2 added its figures at the end: 1.1's activity is the start of 1.2's */
+StaticAssertDecl(offsetof(pgpsActivity, lent_samples) == sizeof(pgpsActivityV3),
+				 "the activity of format 3 is the start of format 4's");
 
 /*
  * Format 2, written by pgpool_stats 1.0, is still read, so that updating
@@ -272,28 +313,32 @@ counts_valid(int64 nentries, int64 nbuckets, int64 nrows)
 		nrows <= PG_INT32_MAX;
 }
 
-/* Why a format 3 file cannot be loaded, or NULL if its header is ours */
+/*
+ * Why a format 4 or 3 file cannot be loaded, or NULL if its header is ours
+ * (the entry and activity of its format given)
+ */
 static const char *
-header_problem(const pgpsDumpHeader *h, size_t file_size)
+header_problem(const pgpsDumpHeader *h, size_t file_size, size_t entry_size,
+			   size_t activity_size)
 {
 	uint64		expected;
 
 	if (h->pg_major != PG_VERSION_NUM / 100)
 		return "written by another PostgreSQL major version";
 	if (h->header_size != sizeof(pgpsDumpHeader) ||
-		h->entry_size != sizeof(pgpsDumpEntry) ||
+		h->entry_size != entry_size ||
 		h->bucket_size != sizeof(pgpsHistBucket) ||
 		h->row_size != sizeof(pgpsHistRow) ||
 		h->history_size != sizeof(pgpsHistoryDump) ||
 		h->key_size != sizeof(pgpsKey) || h->churn_size != sizeof(pgpsChurn) ||
-		h->activity_size != sizeof(pgpsActivity) ||
+		h->activity_size != activity_size ||
 		h->part_size != sizeof(pgpsBucketPart) ||
 		h->hist_buckets != PGPS_HIST_BUCKETS ||
 		h->count_buckets != PGPS_COUNT_BUCKETS)
 		return "written by a build with another layout";
 	if (!counts_valid(h->nentries, h->nbuckets, h->nrows))
 		return "corrupt header";
-	expected = sizeof(pgpsDumpHeader) + h->nentries * sizeof(pgpsDumpEntry) +
+	expected = sizeof(pgpsDumpHeader) + h->nentries * entry_size +
 		sizeof(pgpsHistoryDump) + h->nbuckets * sizeof(pgpsHistBucket) +
 		h->nrows * sizeof(pgpsHistRow) + sizeof(pg_crc32c);
 	if (expected != file_size)
@@ -303,7 +348,7 @@ header_problem(const pgpsDumpHeader *h, size_t file_size)
 
 /*
  * Why a format 2 file (pgpool_stats 1.0) cannot be loaded, or NULL; if it
- * can, *h gets its header in format 3's terms and *history the history's
+ * can, *h gets its header in format 4's terms and *history the history's
  * own part.
  */
 static const char *
@@ -315,7 +360,7 @@ header_problem_v2(const pgpsDumpHeaderV2 *v2, size_t file_size,
 	if (v2->pg_major != PG_VERSION_NUM / 100)
 		return "written by another PostgreSQL major version";
 	if (v2->key_size != sizeof(pgpsKey) || v2->churn_size != sizeof(pgpsChurn) ||
-		v2->activity_size != sizeof(pgpsActivity) + sizeof(pgpsBucketPart) ||
+		v2->activity_size != sizeof(pgpsActivityV3) + sizeof(pgpsBucketPart) ||
 		v2->bucket_size != sizeof(pgpsHistBucket) ||
 		v2->row_size != sizeof(pgpsHistRow) ||
 		v2->hist_buckets != PGPS_HIST_BUCKETS ||
@@ -323,7 +368,7 @@ header_problem_v2(const pgpsDumpHeaderV2 *v2, size_t file_size,
 		return "written by a build with another layout";
 	if (!counts_valid(v2->nentries, v2->nbuckets, v2->nrows))
 		return "corrupt header";
-	expected = sizeof(pgpsDumpHeaderV2) + v2->nentries * sizeof(pgpsDumpEntry) +
+	expected = sizeof(pgpsDumpHeaderV2) + v2->nentries * sizeof(pgpsDumpEntryV3) +
 		v2->nbuckets * sizeof(pgpsHistBucket) + v2->nrows * sizeof(pgpsHistRow) +
 		sizeof(pg_crc32c);
 	if (expected != file_size)
@@ -364,7 +409,38 @@ typedef struct DumpBody
 	pgpsHistBucket *buckets;
 	pgpsHistRow *rows;
 	bool		from_1_0;		/* format 2 */
+	bool		converted;		/* entries converted into memory of their own */
 } DumpBody;
+
+/*
+ * The entries of a format 3 or 2 file in format 4's layout, in memory of
+ * their own (NULL if out of memory): 1.2's figures start at zero.
+ */
+static pgpsDumpEntry *
+convert_entries(const pgpsDumpEntryV3 *old, int64 n)
+{
+	pgpsDumpEntry *entries;
+
+	entries = MemoryContextAllocExtended(TopMemoryContext,
+										 Max(n, 1) * sizeof(pgpsDumpEntry),
+										 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM |
+										 MCXT_ALLOC_ZERO);
+	if (entries == NULL)
+		return NULL;
+	for (int64 i = 0; i < n; i++)
+	{
+		pgpsDumpEntryV3 e;
+
+		/* the file's bytes may not be aligned for the struct */
+		memcpy(&e, &old[i], sizeof(e));
+		entries[i].key = e.key;
+		entries[i].last_seen = e.last_seen;
+		entries[i].churn = e.churn;
+		memcpy(&entries[i].activity, &e.activity, sizeof(pgpsActivityV3));
+		entries[i].bucket = e.bucket;
+	}
+	return entries;
+}
 
 /*
  * Find the parts of a file read whole into data; false, with *problem, if
@@ -388,14 +464,19 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 		memcpy(&format, data + sizeof(magic), sizeof(format));
 		if (magic != PGPS_DUMP_MAGIC)
 			*problem = "not a pgpool_stats statistics file";
-		else if (format == PGPS_DUMP_FORMAT)
+		else if (format == PGPS_DUMP_FORMAT || format == PGPS_DUMP_FORMAT_1_1)
 		{
 			if (size < sizeof(pgpsDumpHeader))
 				*problem = "truncated";
 			else
 			{
 				memcpy(h, data, sizeof(pgpsDumpHeader));
-				*problem = header_problem(h, size);
+				if (format == PGPS_DUMP_FORMAT)
+					*problem = header_problem(h, size, sizeof(pgpsDumpEntry),
+											  sizeof(pgpsActivity));
+				else
+					*problem = header_problem(h, size, sizeof(pgpsDumpEntryV3),
+											  sizeof(pgpsActivityV3));
 			}
 		}
 		else if (format == PGPS_DUMP_FORMAT_1_0)
@@ -411,6 +492,7 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 
 	/* the header was checked against the file's size: the parts are in it */
 	body->from_1_0 = (format == PGPS_DUMP_FORMAT_1_0);
+	body->converted = (format != PGPS_DUMP_FORMAT);
 	if (format == PGPS_DUMP_FORMAT)
 	{
 		body->entries = (pgpsDumpEntry *) (data + sizeof(pgpsDumpHeader));
@@ -419,9 +501,26 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 	}
 	else
 	{
-		body->entries = (pgpsDumpEntry *) (data + sizeof(pgpsDumpHeaderV2));
-		body->history = history;
-		body->buckets = (pgpsHistBucket *) (body->entries + h->nentries);
+		const pgpsDumpEntryV3 *old;
+
+		if (format == PGPS_DUMP_FORMAT_1_1)
+		{
+			old = (const pgpsDumpEntryV3 *) (data + sizeof(pgpsDumpHeader));
+			body->history = (pgpsHistoryDump *) (old + h->nentries);
+			body->buckets = (pgpsHistBucket *) (body->history + 1);
+		}
+		else
+		{
+			old = (const pgpsDumpEntryV3 *) (data + sizeof(pgpsDumpHeaderV2));
+			body->history = history;
+			body->buckets = (pgpsHistBucket *) (old + h->nentries);
+		}
+		body->entries = convert_entries(old, h->nentries);
+		if (body->entries == NULL)
+		{
+			*problem = "too large to read";
+			return false;
+		}
 	}
 	body->rows = (pgpsHistRow *) (body->buckets + h->nbuckets);
 	return true;
@@ -539,7 +638,7 @@ load_statistics(void)
 	size_t		size;
 	pgpsDumpHeader header;
 	pgpsHistoryDump history;
-	DumpBody	body;
+	DumpBody	body = {0};
 	pg_crc32c	crc;
 	pg_crc32c	stored;
 	const char *problem = NULL;
@@ -584,6 +683,8 @@ done:
 		apply_dump(&header, &body);
 	if (data)
 		pfree(data);
+	if (body.converted && body.entries != NULL)
+		pfree(body.entries);
 }
 
 /*

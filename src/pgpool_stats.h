@@ -139,6 +139,13 @@ typedef struct pgpsActivity
 	uint32		hist_busy[PGPS_COUNT_BUCKETS];	/* nonzero samples by busy
 												 * count */
 	uint32		hist_total[PGPS_COUNT_BUCKETS]; /* nonzero samples by total */
+	/* since 1.2 (statistics file format 4) */
+	int64		lent_samples;	/* samples in which a session of the key
+								 * carried another application's name: the
+								 * key is a pooler's */
+	int64		pooled_samples; /* samples that counted busy sessions of a
+								 * pooler carrying the key's name: the key
+								 * is an application behind a pooler */
 } pgpsActivity;
 
 /*

@@ -480,6 +480,16 @@ pgps_entry_acquire(const pgpsKey *key, pgpsCreateMode mode, TimestampTz now)
 	return entry;
 }
 
+/*
+ * The entry of a key, or NULL; the caller holds the store lock, in either
+ * mode, and takes the entry's spinlock itself if it reads its statistics.
+ */
+pgpsEntry *
+pgps_entry_find_locked(const pgpsKey *key)
+{
+	return (pgpsEntry *) hash_search(pgps_hash, key, HASH_FIND, NULL);
+}
+
 /* Release an entry got from pgps_entry_acquire(): its spinlock, the lock */
 void
 pgps_entry_release(pgpsEntry *entry)

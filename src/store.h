@@ -43,6 +43,10 @@ typedef struct pgpsEntry
 	int64		scratch_iit_us; /* longest idle in transaction in it */
 	int32		scratch_held;	/* sessions in it idle in a transaction for
 								 * leak_threshold or more */
+	bool		scratch_lent;	/* a session of the key carried another
+								 * application's name (a pooler's) */
+	bool		scratch_pooled; /* busy sessions of a pooler carrying this
+								 * key's name were counted in it */
 } pgpsEntry;
 
 typedef enum pgpsCreateMode
@@ -68,6 +72,7 @@ typedef void (*pgpsSlotFn) (pgpsEntry *entry, int pid,
 extern pgpsEntry *pgps_entry_acquire(const pgpsKey *key, pgpsCreateMode mode,
 									 TimestampTz now);
 extern void pgps_entry_release(pgpsEntry *entry);
+extern pgpsEntry *pgps_entry_find_locked(const pgpsKey *key);
 extern void *pgps_entry_snapshot(Size size, pgpsCopyFn copy, int flags,
 								 long *count, pgpsGlobalStats *stats);
 extern long pgps_entry_count(void);

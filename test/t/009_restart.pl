@@ -106,13 +106,78 @@ s/\|[^|]*$// for ($after);
 is($after, $before, 'after the failed start every figure is still the same');
 $mon->quit;
 
+# --- a file of pgpool_stats 1.1 (format 3): a library update keeps it all --
+# The same statistics rewritten as 1.1 wrote them: 1.2 added two 8-byte
+# figures at the end of each entry's activity (lent_samples,
+# pooled_samples), and nothing else.
+my $added = 16;
+
+sub read_file
+{
+	my ($file) = @_;
+	open my $fh, '<', $file or die $!;
+	binmode $fh;
+	local $/;
+	my $data = <$fh>;
+	close $fh;
+	return $data;
+}
+
+sub write_file
+{
+	my ($file, $data) = @_;
+	substr($data, -4) = pack 'L<', crc32c(substr($data, 0, -4));
+	open my $fh, '>', $file or die $!;
+	binmode $fh;
+	print $fh $data;
+	close $fh;
+}
+
+sub rewrite_as_format3
+{
+	my ($file) = @_;
+	my $data = read_file($file);
+	my $f = file_layout(\$data);
+	my ($key, $churn, $activity, $part) = unpack 'L<4', substr($data, 64, 16);
+	# an entry: the key, padded to 8 bytes, last_seen, churn, activity, part
+	my $act_at = (($key + 7) & ~7) + 8 + $churn;
+	die "an entry is its parts" unless $act_at + $activity + $part == $f->{entry_size};
+	my $entries = '';
+	for my $i (0 .. $f->{nentries} - 1)
+	{
+		my $e = substr($data, $f->{header_size} + $i * $f->{entry_size}, $f->{entry_size});
+		substr($e, $act_at + $activity - $added, $added) = '';
+		$entries .= $e;
+	}
+	my $header = substr($data, 0, $f->{header_size});
+	substr($header, 4, 4) = pack 'L<', 3;
+	substr($header, 16, 4) = pack 'L<', $f->{entry_size} - $added;
+	substr($header, 72, 4) = pack 'L<', $activity - $added;
+	write_file($file, $header . $entries . substr($data, $f->{history}));
+}
+
+$node->stop;
+rewrite_as_format3($file);
+my $v3_offset = -s $node->logfile;
+$node->start;
+like(slurp_file($node->logfile, $v3_offset),
+	qr/pgpool_stats: loaded (\d+) of \1 keys and (\d+) of \2 history buckets/,
+	'a file of pgpool_stats 1.1 is loaded whole');
+$mon = bg_session($node, 'monitor');
+$after = $mon->query_safe($row);
+s/\|[^|]*$// for ($after);
+is($after, $before, 'after it every churn and activity figure is the same');
+is($mon->query_safe($history), $history_before, 'and the history');
+$mon->quit;
+
 # --- a file of pgpool_stats 1.0 (format 2): a library update keeps it all --
 # The same statistics rewritten as 1.0 wrote them: its header held the
 # global figures and the bucket being filled, its history had no part of
-# its own; its entries are laid out as today's.
+# its own; its entries are laid out as 1.1's.
 sub rewrite_as_format2
 {
 	my ($file) = @_;
+	rewrite_as_format3($file);
 	open my $fh, '+<', $file or die $!;
 	binmode $fh;
 	local $/;
