@@ -165,10 +165,12 @@ CREATE FUNCTION pgpool_stats_recommendations(
     OUT recommended_pool_size integer,
     OUT recommended_min_idle integer,
     OUT verdict text,
-    OUT reason text
+    OUT reason text,
+    OUT pooler boolean,
+    OUT behind_pooler boolean
 )
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'pgpool_stats_recommendations_1_1'
+AS 'MODULE_PATHNAME', 'pgpool_stats_recommendations_1_2'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 CREATE VIEW pgpool_stats_recommendations AS
@@ -186,7 +188,9 @@ CREATE VIEW pgpool_stats_recommendations AS
            s.recommended_pool_size,
            s.recommended_min_idle,
            s.verdict,
-           s.reason
+           s.reason,
+           s.pooler,
+           s.behind_pooler
       FROM pgpool_stats_recommendations() s
       LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
       LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid;
@@ -235,6 +239,8 @@ CREATE FUNCTION pgpool_stats_advise(
     leaked_idle_max_s double precision DEFAULT 0,
     leak_open_before integer DEFAULT 0,
     leak_open_now integer DEFAULT NULL,
+    pooled_apps integer DEFAULT 0,
+    behind_pooler boolean DEFAULT false,
     OUT verdict text,
     OUT recommended_pool_size integer,
     OUT recommended_min_idle integer,
@@ -341,12 +347,12 @@ COMMENT ON VIEW pgpool_stats_history IS
 COMMENT ON FUNCTION pgpool_stats_recommendations() IS
     'pool-sizing advice per application; read it through the view pgpool_stats_recommendations';
 COMMENT ON VIEW pgpool_stats_recommendations IS
-    'per (database, role, application_name): busy connections per client instance (percentiles and bursts), the recommended pool, a verdict and its reason';
+    'per (database, role, application_name): busy connections per client instance (percentiles and bursts), the recommended pool, a verdict and its reason; whether it is a pooler, or seen only through one';
 COMMENT ON FUNCTION pgpool_stats_server() IS
     'the server''s connection slots and verdict; read it through the view pgpool_stats_server';
 COMMENT ON VIEW pgpool_stats_server IS
     'client connections against max_connections less the reserved slots, the applications'' recommended pools added up, a verdict and its reason';
-COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision, bigint, integer, integer, double precision, integer, integer) IS
+COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision, bigint, integer, integer, double precision, integer, integer, integer, boolean) IS
     'an application''s pool-sizing rules over given figures: the verdict, pool, minimum idle and reason they give';
 COMMENT ON FUNCTION pgpool_stats_advise_server(integer, integer, bigint, bigint, bigint, bigint, double precision) IS
     'the server''s rules over given figures: the verdict and reason they give';

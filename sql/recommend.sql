@@ -38,6 +38,25 @@ SELECT * FROM pgpool_stats_advise(600, leaked_connections => 5, leaked_in_transa
 SELECT * FROM pgpool_stats_advise(600, leaked_connections => -1);
 SELECT * FROM pgpool_stats_advise(600, leaked_idle_max_s => 'NaN');
 
+-- an application seen only through a pooler: no churn, idle connections or
+-- pool of its own to judge; only idle_in_transaction, else ok with its share
+-- of the pooler's server pool
+SELECT verdict, recommended_pool_size, recommended_min_idle, reason
+  FROM pgpool_stats_advise(600, busy_p50 => 1, busy_p95 => 2, busy_p99 => 3, open_p50 => 3,
+                           saturated_share => 1, connects_per_sec => 50, session_p50_ms => 10,
+                           behind_pooler => true);
+SELECT verdict, recommended_pool_size, reason
+  FROM pgpool_stats_advise(600, busy_p99 => 0, busy_burst => 6, behind_pooler => true);
+SELECT verdict FROM pgpool_stats_advise(600, idle_in_transaction_share => 0.05, behind_pooler => true);
+SELECT verdict FROM pgpool_stats_advise(599, behind_pooler => true);
+-- a pooler's row: the usual rules over its server connections, said of its pool
+SELECT verdict, recommended_pool_size, reason
+  FROM pgpool_stats_advise(600, busy_p50 => 2, busy_p95 => 3, busy_p99 => 4, open_p50 => 20,
+                           pooled_apps => 3);
+SELECT reason FROM pgpool_stats_advise(600, busy_p50 => 4, busy_p95 => 4, busy_p99 => 4, open_p50 => 4,
+                                       saturated_share => 0.97, pooled_apps => 1);
+SELECT * FROM pgpool_stats_advise(600, pooled_apps => 2, behind_pooler => true);
+
 -- no_pooling: at least 1 connection/s and a median session under short_session_ms
 SELECT cps, p50, (pgpool_stats_advise(600, connects_per_sec => cps, session_p50_ms => p50)).verdict
   FROM (VALUES (0.99, 10), (1.0, 10), (1.0, 999.9), (1.0, 1000), (5, NULL)) v(cps, p50);

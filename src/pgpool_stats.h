@@ -336,6 +336,7 @@ extern int32 pgps_history_open_before(const pgpsKey *key, TimestampTz when);
 /* API versions of the install scripts: the C entry points' suffixes */
 #define PGPS_API_1_0	10
 #define PGPS_API_1_1	11
+#define PGPS_API_1_2	12
 
 /*
  * The C entry points of an SQL function in API versions 1.0 and 1.1 of the
@@ -348,6 +349,12 @@ extern int32 pgps_history_open_before(const pgpsKey *key, TimestampTz when);
 	PG_FUNCTION_INFO_V1(name##_1_1); \
 	Datum name##_1_0(PG_FUNCTION_ARGS) { return impl(fcinfo, PGPS_API_1_0); } \
 	Datum name##_1_1(PG_FUNCTION_ARGS) { return impl(fcinfo, PGPS_API_1_1); }
+
+/* The same for an SQL function whose columns changed again in 1.2 */
+#define PGPS_ENTRY_POINTS_1_0_1_2(name, impl) \
+	PGPS_ENTRY_POINTS_1_0_1_1(name, impl) \
+	PG_FUNCTION_INFO_V1(name##_1_2); \
+	Datum name##_1_2(PG_FUNCTION_ARGS) { return impl(fcinfo, PGPS_API_1_2); }
 
 /* views.c: helpers the SQL functions share */
 extern bool pgps_sees_all_rows(void);

@@ -48,6 +48,13 @@
  *							and at least PGPS_OVERSIZED_MIN_IDLE more
  *	 ok
  *
+ * An application seen only through a pooler (a pooler sets each client's
+ * application_name on the server connection it lends) has no connection of
+ * its own: after insufficient_data, only idle_in_transaction applies to it,
+ * else ok, with the share of the pooler's server pool it needs.  A pooler's
+ * own row is judged on its server connections by the rules above, and its
+ * reason says it is a pooler's.
+ *
  * The server's, first match wins: over_committed when the applications'
  * recommended pools add up to more than the usable slots (max_connections
  * less the reserved ones), near_limit when client connections peaked at
@@ -184,6 +191,17 @@ reason_no_pooling(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 				 connections_word(pool), per_instance(d));
 }
 
+/* The reason of idle_in_transaction */
+static void
+reason_idle_in_transaction(const pgpsDemand *d, pgpsAdvice *advice)
+{
+	snprintf(advice->reason, sizeof(advice->reason),
+			 "a session sat idle in a transaction for %g s or more in %d%% of samples, the longest for %.1f s: transactions are left open, holding locks and a connection; make the application commit or roll back, and bound it with idle_in_transaction_session_timeout",
+			 d->idle_in_transaction_threshold_ms / 1000.0,
+			 percent(d->idle_in_transaction_share),
+			 d->idle_in_transaction_max_s);
+}
+
 /* The reason of leaking */
 static void
 reason_leaking(const pgpsDemand *d, int pool, pgpsAdvice *advice)
@@ -202,6 +220,38 @@ reason_leaking(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 			 d->leaked_connections, d->leak_open_now, where,
 			 d->leaked_idle_max_s, iit, d->leak_open_before, d->leak_open_now,
 			 pool);
+}
+
+/*
+ * The reason of ok for an application seen only through a pooler: what it
+ * takes of the pooler's server connections.  Its own connections to the
+ * pooler, and their pool, are the pooler's to see.
+ */
+static void
+reason_ok_behind_pooler(const pgpsDemand *d, int pool, pgpsAdvice *advice)
+{
+	if (d->busy_p99 < 0.5 && bursts_drive(d))
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "behind a pooler: none of its server connections busy in 99%% of samples, but its bursts take %d: it needs %d of the pooler's server pool; its own connections to the pooler are the pooler's to see",
+				 ceil_int(d->busy_burst), pool);
+	else
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "behind a pooler: at most %.0f of its server connections busy in 99%% of samples, %.0f in 95%%%s: it needs %d of the pooler's server pool; its own connections to the pooler are the pooler's to see",
+				 d->busy_p99, d->busy_p95,
+				 bursts_drive(d) ? ", more in its bursts" : "", pool);
+}
+
+/* A pooler's reason: what it says is of the server pool it shares */
+static void
+as_pooler(const pgpsDemand *d, pgpsAdvice *advice)
+{
+	char		reason[sizeof(advice->reason)];
+
+	snprintf(reason, sizeof(reason),
+			 "a pooler for %d %s (its server pool, PgBouncer's default_pool_size): %s",
+			 d->pooled_apps, d->pooled_apps == 1 ? "application" : "applications",
+			 advice->reason);
+	strlcpy(advice->reason, reason, sizeof(advice->reason));
 }
 
 /* The reason of oversized */
@@ -326,6 +376,25 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 				 "only " INT64_FORMAT " samples so far; verdicts need %d (a minute at the default sample_interval)",
 				 d->samples, PGPS_MIN_SAMPLES);
 	}
+	else if (d->behind_pooler)
+	{
+		/*
+		 * Seen only on a pooler's server connections, when busy: no churn,
+		 * no idle connection and no pool of its own to judge.
+		 */
+		advice->min_idle = 0;
+		if (d->idle_in_transaction_share >= PGPS_IIT_SHARE ||
+			d->idle_in_transaction_max_s > PGPS_IIT_MAX_S)
+		{
+			advice->verdict = PGPS_IDLE_IN_TRANSACTION;
+			reason_idle_in_transaction(d, advice);
+		}
+		else
+		{
+			advice->verdict = PGPS_OK;
+			reason_ok_behind_pooler(d, pool, advice);
+		}
+	}
 	else if (pgps_instance_leaking(d->leaked_connections, d->leak_open_before,
 								   d->leak_open_now))
 	{
@@ -343,11 +412,7 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 			 d->idle_in_transaction_max_s > PGPS_IIT_MAX_S)
 	{
 		advice->verdict = PGPS_IDLE_IN_TRANSACTION;
-		snprintf(advice->reason, sizeof(advice->reason),
-				 "a session sat idle in a transaction for %g s or more in %d%% of samples, the longest for %.1f s: transactions are left open, holding locks and a connection; make the application commit or roll back, and bound it with idle_in_transaction_session_timeout",
-				 d->idle_in_transaction_threshold_ms / 1000.0,
-				 percent(d->idle_in_transaction_share),
-				 d->idle_in_transaction_max_s);
+		reason_idle_in_transaction(d, advice);
 	}
 	else if (d->saturated_share > PGPS_SATURATED_SHARE && d->saturated_open_p50 >= 1)
 	{
@@ -365,6 +430,8 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 		advice->verdict = PGPS_OK;
 		reason_ok(d, pool, advice);
 	}
+	if (d->pooled_apps > 0 && advice->verdict != PGPS_INSUFFICIENT_DATA)
+		as_pooler(d, advice);
 }
 
 /*
@@ -378,7 +445,8 @@ pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
 					int64 open_connections)
 {
 	s->client_connections += open_connections;
-	if (advice->verdict == PGPS_INSUFFICIENT_DATA)
+	/* its server connections are the pooler's, counted once, with it */
+	if (advice->verdict == PGPS_INSUFFICIENT_DATA || d->behind_pooler)
 		return;
 	if (advice->verdict == PGPS_UNDERSIZED && d->saturated_instances < clients)
 		s->recommended_total += (int64) advice->pool_size * Max(d->saturated_instances, 1) +

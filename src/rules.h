@@ -74,6 +74,11 @@ typedef struct pgpsDemand
 	double		saturated_open_p50; /* median open connections of that
 									 * instance */
 	int			instances;		/* client instances (addresses) */
+	int			pooled_apps;	/* > 0: a pooler, serving this many
+								 * applications (its pool: the server
+								 * connections it shares among them) */
+	bool		behind_pooler;	/* seen only through a pooler's server
+								 * connections: no connection of its own */
 	int			saturated_instances;	/* instances saturated in most samples */
 	double		spare_connections;	/* the server's free slots now; -1:
 									 * unbounded */
@@ -98,7 +103,7 @@ typedef struct pgpsAdvice
 	pgpsVerdict verdict;
 	int			pool_size;		/* per client instance */
 	int			min_idle;
-	char		reason[400];
+	char		reason[600];
 } pgpsAdvice;
 
 /* The server's connection slots and what the applications make of them */

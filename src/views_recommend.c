@@ -33,9 +33,13 @@ PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_2);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_server_1_1);
 
-/* Columns of each function; 1.1 adds busy_burst to the recommendations */
+/*
+ * Columns of each function; 1.1 adds busy_burst to the recommendations,
+ * 1.2 pooler and behind_pooler
+ */
 #define RECOMMENDATION_COLS_1_0	12
-#define RECOMMENDATION_COLS	13
+#define RECOMMENDATION_COLS_1_1	13
+#define RECOMMENDATION_COLS	15
 #define SERVER_COLS			8
 #define ADVISE_COLS			4
 #define ADVISE_SERVER_COLS	5
@@ -52,6 +56,9 @@ typedef struct AppKey
 typedef struct KeyPart
 {
 	AppKey		app;
+	pgpsAddr	addr;
+	int64		lent_samples;
+	int64		pooled_samples;
 	int32		open_connections;
 	int32		peak_active;
 	int32		peak_total;
@@ -97,6 +104,9 @@ typedef struct App
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	uint64		session_hist[PGPS_HIST_BUCKETS];
+	int64		lent_samples;	/* a pooler's */
+	int64		pooled_samples; /* an application behind a pooler */
+	int			pooled_apps;	/* applications seen through it */
 	/* its leaking instance with the most connections left behind, if any */
 	int			leaked;
 	int			leaked_iit;
@@ -116,6 +126,9 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 	const pgpsChurn *c = &entry->churn;
 
 	memset(&k->app, 0, sizeof(AppKey));
+	k->addr = entry->key.addr;
+	k->lent_samples = a->lent_samples;
+	k->pooled_samples = a->pooled_samples;
 	k->app.dbid = entry->key.dbid;
 	k->app.userid = entry->key.userid;
 	memcpy(k->app.appname, entry->key.appname, NAMEDATALEN);
@@ -147,6 +160,8 @@ add_key(App *app, const KeyPart *k, int64 samples_taken)
 	int			b;
 
 	app->clients++;
+	app->lent_samples += k->lent_samples;
+	app->pooled_samples += k->pooled_samples;
 	app->open_connections += k->open_connections;
 	app->peak_active = Max(app->peak_active, k->peak_active);
 	app->peak_total = Max(app->peak_total, k->peak_total);
@@ -228,6 +243,10 @@ build_demand(App *app, TimestampTz now, double spare)
 	d->saturated_share = app->saturated_share;
 	d->saturated_open_p50 = app->saturated_open_p50;
 	d->instances = app->clients;
+	d->pooled_apps = app->pooled_apps;
+	/* every sample of it came through a pooler: no connection of its own */
+	d->behind_pooler = app->pooled_samples > 0 && app->connections == 0 &&
+		app->open_connections == 0;
 	d->saturated_instances = app->saturated_instances;
 	d->spare_connections = spare;
 	d->leaked_connections = app->leaked;
@@ -241,6 +260,30 @@ build_demand(App *app, TimestampTz now, double spare)
 	d->headroom = pgps_headroom_pct / 100.0;
 	d->short_session_ms = pgps_short_session_ms;
 	d->idle_in_transaction_threshold_ms = pgps_iit_threshold_ms;
+}
+
+/*
+ * How many applications each pooler serves: the keys that were lent its
+ * sessions carry its database, role and client address, and another name.
+ */
+static void
+count_pooled_apps(HTAB *apps, const KeyPart *keys, long count)
+{
+	for (long p = 0; p < count; p++)
+	{
+		App		   *pooler;
+
+		if (keys[p].lent_samples == 0)
+			continue;
+		pooler = hash_search(apps, &keys[p].app, HASH_FIND, NULL);
+		for (long k = 0; k < count; k++)
+			if (keys[k].pooled_samples > 0 &&
+				keys[k].app.dbid == keys[p].app.dbid &&
+				keys[k].app.userid == keys[p].app.userid &&
+				memcmp(&keys[k].addr, &keys[p].addr, sizeof(pgpsAddr)) == 0 &&
+				strcmp(keys[k].app.appname, keys[p].app.appname) != 0)
+				pooler->pooled_apps++;
+	}
 }
 
 /*
@@ -321,6 +364,7 @@ gather_apps(pgpsGlobalStats *stats)
 			memset((char *) app + sizeof(AppKey), 0, sizeof(App) - sizeof(AppKey));
 		add_key(app, &keys[n], stats->samples_taken);
 	}
+	count_pooled_apps(apps, keys, count);
 	pfree(keys);
 
 	/* the server's free slots now, within which a full pool may grow */
@@ -348,6 +392,9 @@ static Datum
 recommendations(FunctionCallInfo fcinfo, int api)
 {
 	bool		api_1_1 = (api >= PGPS_API_1_1);
+	bool		api_1_2 = (api >= PGPS_API_1_2);
+	int			ncols = api_1_2 ? RECOMMENDATION_COLS :
+		api_1_1 ? RECOMMENDATION_COLS_1_1 : RECOMMENDATION_COLS_1_0;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pgpsGlobalStats stats;
 	HTAB	   *apps;
@@ -357,8 +404,7 @@ recommendations(FunctionCallInfo fcinfo, int api)
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
-	pgps_check_columns(rsinfo->setDesc,
-					   api_1_1 ? RECOMMENDATION_COLS : RECOMMENDATION_COLS_1_0);
+	pgps_check_columns(rsinfo->setDesc, ncols);
 	see_all = pgps_sees_all_rows();
 	apps = gather_apps(&stats);
 
@@ -388,13 +434,18 @@ recommendations(FunctionCallInfo fcinfo, int api)
 		values[i++] = Int32GetDatum(app->advice.min_idle);
 		values[i++] = CStringGetTextDatum(pgps_verdict_name(app->advice.verdict));
 		values[i++] = CStringGetTextDatum(app->advice.reason);
-		Assert(i == (api_1_1 ? RECOMMENDATION_COLS : RECOMMENDATION_COLS_1_0));
+		if (api_1_2)
+		{
+			values[i++] = BoolGetDatum(app->demand.pooled_apps > 0);
+			values[i++] = BoolGetDatum(app->demand.behind_pooler);
+		}
+		Assert(i == ncols);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
 }
 
-PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_recommendations, recommendations)
+PGPS_ENTRY_POINTS_1_0_1_2(pgpool_stats_recommendations, recommendations)
 
 /* The composite result type of a function returning one row */
 static TupleDesc
@@ -614,6 +665,14 @@ advise(FunctionCallInfo fcinfo, const char *const *names, int nargs)
 					 errmsg("leak_open_now must be at least leaked_connections: %d < %d",
 							d.leak_open_now, d.leaked_connections),
 					 errhint("The connections left behind are among those open now.")));
+		d.pooled_apps = (int) count_arg(fcinfo, 24, "pooled_apps", true, 0,
+										PGPS_MAX_CONNECTIONS);
+		d.behind_pooler = PG_ARGISNULL(25) ? false : PG_GETARG_BOOL(25);
+		if (d.behind_pooler && d.pooled_apps > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("an application behind a pooler cannot be a pooler itself"),
+					 errhint("Give pooled_apps for a pooler's row, behind_pooler for an application seen through one.")));
 	}
 	if (!(d.busy_p50 <= d.busy_p95 && d.busy_p95 <= d.busy_p99))
 		ereport(ERROR,
@@ -660,7 +719,7 @@ pgpool_stats_advise_1_1(PG_FUNCTION_ARGS)
 Datum
 pgpool_stats_advise_1_2(PG_FUNCTION_ARGS)
 {
-	return advise(fcinfo, advise_names_1_1, 24);
+	return advise(fcinfo, advise_names_1_1, 26);
 }
 
 /*

@@ -77,7 +77,7 @@ pgc() { pgps_as_pg "${pg_env[@]}" "$@"; }
 q() { pgc psql -XAtc "$1"; }
 
 # the idle clients sleep in \sleep and would outlive the server
-stop_idle() { [ -n "${dir:-}" ] && pkill -f "$dir/idle.sql" 2>/dev/null || true; }
+stop_idle() { [ -n "${dir:-}" ] && pkill -f "$dir/idle" 2>/dev/null || true; }
 
 # Restart the cluster with the library (with) or without it (without), and
 # any further server options

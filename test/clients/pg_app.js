@@ -4,12 +4,14 @@
 // JSON line, its own truth: queries done, connections it opened.
 //
 //   node pg_app.js --host H --port P --app NAME --mode pool|per-query
-//       [--max 5] [--workers 3] [--seconds 8] [--think-ms 20]
+//       [--max 5] [--workers 3] [--seconds 8] [--think-ms 20] [--sleep-ms 0]
+//
+// With --sleep-ms, each query is a pg_sleep of that long instead of a read.
 'use strict';
 
 const pg = require('pg');
 
-const opts = { max: 5, workers: 3, seconds: 8, 'think-ms': 20, mode: 'pool' };
+const opts = { max: 5, workers: 3, seconds: 8, 'think-ms': 20, 'sleep-ms': 0, mode: 'pool' };
 for (let i = 2; i < process.argv.length; i += 2)
   opts[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 
@@ -19,6 +21,13 @@ const config = {
 };
 const truth = { queries: 0, connections_opened: 0 };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The query each worker runs, and its parameter
+function query() {
+  if (Number(opts['sleep-ms']) > 0)
+    return ['SELECT pg_sleep($1)', [Number(opts['sleep-ms']) / 1000]];
+  return ['SELECT abalance FROM pgbench_accounts WHERE aid = $1', [truth.queries % 100000 + 1]];
+}
 
 async function main() {
   let pool = null;
@@ -30,14 +39,12 @@ async function main() {
   async function worker() {
     while (Date.now() < deadline) {
       if (pool) {
-        await pool.query('SELECT abalance FROM pgbench_accounts WHERE aid = $1',
-          [truth.queries % 100000 + 1]);
+        await pool.query(...query());
       } else {
         const client = new pg.Client(config);
         await client.connect();
         truth.connections_opened++;
-        await client.query('SELECT abalance FROM pgbench_accounts WHERE aid = $1',
-          [truth.queries % 100000 + 1]);
+        await client.query(...query());
         await client.end();
       }
       truth.queries++;

@@ -59,6 +59,9 @@ parser.add_argument("--leak-in-tx", action="store_true",
 parser.add_argument("--late", type=int, default=0,
                     help="once the workers are done, this many 300 ms "
                          "requests at once")
+parser.add_argument("--sample-busy", action="store_true",
+                    help="sample every 10 ms how many workers are inside a "
+                         "transaction, and give the 99th percentile")
 parser.add_argument("--hold", action="store_true",
                     help="print the truth, then hold every connection open "
                          "until standard input closes")
@@ -68,6 +71,7 @@ args = parser.parse_args()
 
 lock = threading.Lock()
 truth = {"transactions": 0, "idle_in_tx_max_s": 0.0}
+in_flight = [0]                 # workers inside a transaction now
 errors = []                     # a worker's failure fails the run
 idle_spans = []                 # (start, end) of every pause inside a transaction
 
@@ -87,7 +91,7 @@ def run_worker(pool, deadline):
             break
         if not args.transactions and time.monotonic() >= deadline:
             break
-        with pool.connection() as conn:
+        with pool.connection() as conn, busy():
             # psycopg's default: the first statement opens a transaction,
             # leaving the block commits it (BEGIN, queries, COMMIT)
             if "%s" in args.query:
@@ -123,6 +127,24 @@ def leaker(pool, begin, leaked):
     except Exception as e:      # noqa: BLE001 - reported, and the run fails
         with lock:
             errors.append(repr(e))
+
+
+class busy:
+    """Counts a worker inside a transaction (exited after its commit)"""
+
+    def __enter__(self):
+        with lock:
+            in_flight[0] += 1
+
+    def __exit__(self, *exc):
+        with lock:
+            in_flight[0] -= 1
+
+
+def sample_busy(stop, samples):
+    while not stop.is_set():
+        samples.append(in_flight[0])
+        time.sleep(0.01)
 
 
 def covered(spans, begin, end):
@@ -162,6 +184,11 @@ if args.burst:
         truth["bursts"] += 1
         time.sleep(max(args.burst_every_ms / 1000 - (time.monotonic() - start), 0))
 else:
+    busy_samples = []
+    stop_sampling = threading.Event()
+    if args.sample_busy:
+        sampler = threading.Thread(target=sample_busy, args=(stop_sampling, busy_samples))
+        sampler.start()
     leaked = []
     threads = [threading.Thread(target=worker, args=(pool, begin + args.seconds))
                for _ in range(args.workers)]
@@ -183,6 +210,13 @@ else:
         for t in late:
             t.join()
         truth["late_opened"] = pool.get_stats().get("connections_num", 0) - opened
+    if args.sample_busy:
+        stop_sampling.set()
+        sampler.join()
+        busy_samples.sort()
+        truth["busy_p99"] = busy_samples[min(len(busy_samples) - 1,
+                                             int(0.99 * len(busy_samples)))]
+        truth["busy_max"] = busy_samples[-1]
     if args.leak:
         truth["leaked"] = len(leaked)
         truth["leaked_pids"] = [c.info.backend_pid for c in leaked]
