@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The main job of pgpool_stats, for a newcomer: a scratch cluster with the
-# extension, a real workload from four applications, then the views.
+# extension, a real workload from five applications, then the views.
 #   orders-api      pgbench through a pool: 4 connections kept open
 #   report-worker   pgbench -C: a new connection for every query
 #   admin-ui        a pool of 12 connections that are almost always idle
 #   billing-job     a session that leaves its transaction open
+#   checkout        8 pgbench clients through PgBouncer in transaction
+#                   mode, which shares 3 server connections among them
 # The history is kept in 2-second buckets and the worker samples every 10 ms
 # here, so that a short demo has history and enough samples for verdicts.
 # Set DEMO_SECONDS (default 10) and DEMO_PORT (default 54329) to change them.
@@ -18,7 +20,8 @@ pgps_install_deps
 pgps_build_install
 
 dir=$(pgps_workdir)
-trap 'pgps_cleanup "$dir"' EXIT
+stop_pgbouncer() { [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true; }
+trap 'stop_pgbouncer; pgps_cleanup "$dir"' EXIT
 pgps_log "starting a scratch cluster on port $port with pgpool_stats preloaded"
 pgps_cluster_start "$dir" "$port" "shared_preload_libraries = 'pgpool_stats'
 pgpool_stats.history_interval = '2s'
@@ -36,7 +39,26 @@ pgps_as_pg tee "$dir/admin.sql" >/dev/null <<'SQL'
 SELECT count(*) FROM pgbench_branches;
 SQL
 
-pgps_log "running four applications for $seconds s"
+# PgBouncer on the next port, in front of the server's Unix socket
+bport=$((port + 1))
+echo '"postgres" ""' | pgps_as_pg tee "$dir/userlist.txt" >/dev/null
+pgps_as_pg tee "$dir/pgbouncer.ini" >/dev/null <<INI
+[databases]
+postgres = host=$dir port=$port dbname=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bport
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+default_pool_size = 3
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+pgps_as_pg /usr/sbin/pgbouncer -d "$dir/pgbouncer.ini"
+
+pgps_log "running five applications for $seconds s"
 pgbench_ admin-ui -n -c 12 -j 1 -T "$((seconds + 1))" -f "$dir/admin.sql" >/dev/null 2>&1 &
 admin=$!
 (sleep "$((seconds + 1))") | pgps_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
@@ -44,6 +66,9 @@ admin=$!
 billing=$!
 pgbench_ orders-api -n -S -c 4 -j 1 -T "$seconds" >"$dir/pooled.out" 2>&1 &
 pooled=$!
+pgps_as_pg env PGHOST=127.0.0.1 PGPORT="$bport" PGUSER="$PGUSER" PGAPPNAME=checkout \
+	pgbench -n -S -c 8 -j 1 -T "$seconds" postgres >"$dir/bounced.out" 2>&1 &
+bounced=$!
 pgbench_ report-worker -n -C -S -c 2 -j 1 -T "$seconds" >"$dir/churny.out" 2>&1
 
 echo
@@ -56,9 +81,10 @@ SELECT application_name, total, active, idle, idle_in_transaction AS idle_in_xac
   FROM pgpool_stats_activity
  WHERE application_name NOT IN ('psql', 'setup')
  ORDER BY total_max DESC"
-wait $pooled $admin $billing
-for app in orders-api report-worker; do
-	f=$dir/pooled.out; [ $app = report-worker ] && f=$dir/churny.out
+wait $pooled $admin $billing $bounced
+stop_pgbouncer
+for app in orders-api report-worker checkout; do
+	f=$dir/pooled.out; [ $app = report-worker ] && f=$dir/churny.out; [ $app = checkout ] && f=$dir/bounced.out
 	printf '%-14s pgbench says: %s, %s\n' "$app" \
 		"$(grep -o 'number of transactions actually processed: [0-9]*' "$f" | grep -o '[0-9]*$') transactions" \
 		"$(grep -o 'tps = [0-9.]*' "$f")"
@@ -99,7 +125,8 @@ psql_ -c "SELECT * FROM pgpool_stats_memory"
 echo "pgpool_stats_recommendations: a verdict and a pool size per application"
 psql_ -c "
 SELECT application_name, clients, active_max, busy_p95, busy_p99, busy_burst,
-       recommended_pool_size AS pool, recommended_min_idle AS min_idle, verdict
+       recommended_pool_size AS pool, recommended_min_idle AS min_idle, verdict,
+       pooler, behind_pooler
   FROM pgpool_stats_recommendations
  WHERE application_name NOT IN ('psql', 'setup')
  ORDER BY application_name"

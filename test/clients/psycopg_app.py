@@ -147,6 +147,14 @@ def sample_busy(stop, samples):
         time.sleep(0.01)
 
 
+def run_all(threads):
+    """Start the threads at once, and wait for all of them"""
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def covered(spans, begin, end):
     """Seconds of [begin, end] during which at least one span was open."""
     total, cur_s, cur_e = 0.0, None, None
@@ -175,12 +183,8 @@ if args.burst:
     args.transactions = 1
     while time.monotonic() + args.burst_every_ms / 1000 <= begin + args.seconds:
         start = time.monotonic()
-        threads = [threading.Thread(target=worker, args=(pool, 0))
-                   for _ in range(args.burst)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_all([threading.Thread(target=worker, args=(pool, 0))
+                 for _ in range(args.burst)])
         truth["bursts"] += 1
         time.sleep(max(args.burst_every_ms / 1000 - (time.monotonic() - start), 0))
 else:
@@ -194,21 +198,14 @@ else:
                for _ in range(args.workers)]
     if args.leak:
         threads.append(threading.Thread(target=leaker, args=(pool, begin, leaked)))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_all(threads)
     if args.late:
         # later demand: the pool opens new connections if none is free
         opened = pool.get_stats().get("connections_num", 0)
         args.transactions = 1
         args.query = "SELECT pg_sleep(0.3)"
-        late = [threading.Thread(target=worker, args=(pool, 0))
-                for _ in range(args.late)]
-        for t in late:
-            t.start()
-        for t in late:
-            t.join()
+        run_all([threading.Thread(target=worker, args=(pool, 0))
+                 for _ in range(args.late)])
         truth["late_opened"] = pool.get_stats().get("connections_num", 0) - opened
     if args.sample_busy:
         stop_sampling.set()

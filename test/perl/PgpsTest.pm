@@ -5,6 +5,7 @@ package PgpsTest;
 use strict;
 use warnings;
 
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -12,7 +13,7 @@ use Time::HiRes qw(usleep);
 
 use Exporter 'import';
 our @EXPORT = qw(pgps_node poll_bg bg_session bg_start run_psql churn_row
-  start_load settle_app);
+  start_load settle_app start_pgbouncer);
 
 # A started cluster with pgpool_stats preloaded (unless no_preload => 1),
 # listening on the Unix socket and on 127.0.0.1, and the extension created
@@ -131,6 +132,50 @@ sub settle_app
 	poll_bg($mon, "SELECT coalesce(sum(open_connections), 0) FROM pgpool_stats_connections
 		 WHERE application_name = '$app'", '0');
 	$mon->query_safe('SELECT count(pgpool_stats_sample()) FROM generate_series(1, 600)');
+}
+
+# Debian's PgBouncer on a free loopback port in front of the node (reached
+# on its Unix socket), trusting user postgres: $databases are the lines of
+# its [databases] section, in which @HOST@ and @PORT@ stand for the node's;
+# %settings go into [pgbouncer] (pool_mode transaction unless given).
+# Returns its port and its process, which is killed however the test ends.
+my @pgbouncers;
+END { $_->kill_kill for grep { $_->pumpable } @pgbouncers; }
+
+sub start_pgbouncer
+{
+	my ($node, $databases, %settings) = @_;
+	my $pgbouncer = '/usr/sbin/pgbouncer';
+	die "pgbouncer is not installed" unless -x $pgbouncer;
+	my $dir = PostgreSQL::Test::Utils::tempdir;
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my ($host, $node_port) = ($node->host, $node->port);
+	$databases =~ s/\@HOST\@/$host/g;
+	$databases =~ s/\@PORT\@/$node_port/g;
+	%settings = (pool_mode => 'transaction', max_client_conn => 200, %settings);
+	PostgreSQL::Test::Utils::append_to_file("$dir/userlist.txt", qq{"postgres" ""\n});
+	PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini",
+		"[databases]\n$databases\n[pgbouncer]\n"
+		  . "listen_addr = 127.0.0.1\nlisten_port = $port\nunix_socket_dir =\n"
+		  . "auth_type = trust\nauth_file = $dir/userlist.txt\n"
+		  . "logfile = $dir/pgbouncer.log\npidfile = $dir/pgbouncer.pid\n"
+		  . join('', map { "$_ = $settings{$_}\n" } sort keys %settings));
+	my ($out, $err) = ('', '');
+	my $bouncer = IPC::Run::start([ $pgbouncer, "$dir/pgbouncer.ini" ], '>', \$out, '2>', \$err);
+	push @pgbouncers, $bouncer;
+	my $up = 0;
+	for (1 .. 100)
+	{
+		my ($rc) = run_psql($node, "host=127.0.0.1 port=$port dbname=postgres", 'SELECT 1');
+		if ($rc == 0)
+		{
+			$up = 1;
+			last;
+		}
+		usleep(100_000);
+	}
+	ok($up, 'PgBouncer answers') or diag($err);
+	return ($port, $bouncer);
 }
 
 1;

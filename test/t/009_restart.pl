@@ -156,19 +156,27 @@ sub rewrite_as_format3
 	write_file($file, $header . $entries . substr($data, $f->{history}));
 }
 
-$node->stop;
-rewrite_as_format3($file);
-my $v3_offset = -s $node->logfile;
-$node->start;
-like(slurp_file($node->logfile, $v3_offset),
-	qr/pgpool_stats: loaded (\d+) of \1 keys and (\d+) of \2 history buckets/,
-	'a file of pgpool_stats 1.1 is loaded whole');
-$mon = bg_session($node, 'monitor');
-$after = $mon->query_safe($row);
-s/\|[^|]*$// for ($after);
-is($after, $before, 'after it every churn and activity figure is the same');
-is($mon->query_safe($history), $history_before, 'and the history');
-$mon->quit;
+# Stop, rewrite the file as an older version wrote it, start: it is loaded
+# whole, and every figure and the history are the same
+sub reload_as
+{
+	my ($rewrite, $version) = @_;
+	$node->stop;
+	$rewrite->($file);
+	my $offset = -s $node->logfile;
+	$node->start;
+	like(slurp_file($node->logfile, $offset),
+		qr/pgpool_stats: loaded (\d+) of \1 keys and (\d+) of \2 history buckets/,
+		"a file of pgpool_stats $version is loaded whole");
+	$mon = bg_session($node, 'monitor');
+	$after = $mon->query_safe($row);
+	s/\|[^|]*$// for ($after);
+	is($after, $before, 'after it every churn and activity figure is the same');
+	is($mon->query_safe($history), $history_before, 'and the history');
+	$mon->quit;
+}
+
+reload_as(\&rewrite_as_format3, '1.1');
 
 # --- a file of pgpool_stats 1.0 (format 2): a library update keeps it all --
 # The same statistics rewritten as 1.0 wrote them: its header held the
@@ -207,19 +215,7 @@ sub rewrite_as_format2
 	close $fh;
 }
 
-$node->stop;
-rewrite_as_format2($file);
-my $v2_offset = -s $node->logfile;
-$node->start;
-like(slurp_file($node->logfile, $v2_offset),
-	qr/pgpool_stats: loaded (\d+) of \1 keys and (\d+) of \2 history buckets/,
-	'a file of pgpool_stats 1.0 is loaded whole');
-$mon = bg_session($node, 'monitor');
-$after = $mon->query_safe($row);
-s/\|[^|]*$// for ($after);
-is($after, $before, 'after it every churn and activity figure is the same');
-is($mon->query_safe($history), $history_before, 'and the history');
-$mon->quit;
+reload_as(\&rewrite_as_format2, '1.0');
 
 # --- immediate stop: nothing written, an empty start ----------------------
 $node->stop('immediate');

@@ -9,7 +9,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::RealBin/../perl";
 use IPC::Run;
-use Time::HiRes qw(usleep);
 use JSON::PP;
 use PgpsTest;
 use PostgreSQL::Test::Cluster;
@@ -18,50 +17,14 @@ use Test::More;
 
 my $python = '/usr/bin/python3';
 my $client = "$FindBin::RealBin/../clients/psycopg_app.py";
-my $pgbouncer = '/usr/sbin/pgbouncer';
-die "pgbouncer is not installed" unless -x $pgbouncer;
 
 my $node = pgps_node('pgbouncer', conf => "pgpool_stats.sample_interval = '10ms'");
 $node->command_ok([ 'pgbench', '-i', '-q', '-s', '1', 'postgres' ], 'pgbench tables');
 my $mon = bg_session($node, 'monitor');
 
-# PgBouncer in transaction mode on a loopback port, reaching the server on
-# its Unix socket with 4 server connections at most
-my $dir = PostgreSQL::Test::Utils::tempdir;
-my $port = PostgreSQL::Test::Cluster::get_free_port();
-my $host = $node->host;
-my $node_port = $node->port;
-PostgreSQL::Test::Utils::append_to_file("$dir/userlist.txt", qq{"postgres" ""\n});
-PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini", <<"INI");
-[databases]
-postgres = host=$host port=$node_port dbname=postgres
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $port
-unix_socket_dir =
-auth_type = trust
-auth_file = $dir/userlist.txt
-pool_mode = transaction
-default_pool_size = 4
-max_client_conn = 100
-logfile = $dir/pgbouncer.log
-pidfile = $dir/pgbouncer.pid
-INI
-my ($pgb_out, $pgb_err) = ('', '');
-my $bouncer = IPC::Run::start([ $pgbouncer, "$dir/pgbouncer.ini" ], '>', \$pgb_out, '2>', \$pgb_err);
-END { $bouncer->kill_kill if $bouncer && $bouncer->pumpable; }
-my $up = 0;
-for (1 .. 100)
-{
-	my ($rc) = run_psql($node, "host=127.0.0.1 port=$port dbname=postgres", 'SELECT 1');
-	if ($rc == 0)
-	{
-		$up = 1;
-		last;
-	}
-	usleep(100_000);
-}
-ok($up, 'PgBouncer answers') or diag($pgb_err);
+# PgBouncer in transaction mode with 4 server connections at most
+my ($port, $bouncer) = start_pgbouncer($node, 'postgres = host=@HOST@ port=@PORT@ dbname=postgres',
+	default_pool_size => 4);
 
 my $load = start_load($node, $mon);
 

@@ -12,7 +12,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::RealBin/../perl";
 use IPC::Run;
-use Time::HiRes qw(usleep);
 use JSON::PP;
 use PgpsTest;
 use PostgreSQL::Test::Cluster;
@@ -22,8 +21,6 @@ use Test::More;
 my $python = '/usr/bin/python3';
 my $client = "$FindBin::RealBin/../clients/psycopg_app.py";
 my $node_app = "$FindBin::RealBin/../clients/pg_app.js";
-my $pgbouncer = '/usr/sbin/pgbouncer';
-die "pgbouncer is not installed" unless -x $pgbouncer;
 die "node-postgres is not installed: npm ci --prefix test/clients"
   unless -d "$FindBin::RealBin/../clients/node_modules/pg";
 
@@ -33,46 +30,17 @@ $node->safe_psql('postgres', 'CREATE DATABASE sess');
 $node->command_ok([ 'pgbench', '-i', '-q', '-s', '1', 'sess' ], 'pgbench tables in sess');
 my $mon = bg_session($node, 'monitor');
 
-# PgBouncer on a loopback port, reaching the server on its Unix socket:
-# postgres in transaction mode, 6 server connections at most; sess in
-# session mode
-my $dir = PostgreSQL::Test::Utils::tempdir;
-my $port = PostgreSQL::Test::Cluster::get_free_port();
-my $host = $node->host;
-my $node_port = $node->port;
-PostgreSQL::Test::Utils::append_to_file("$dir/userlist.txt", qq{"postgres" ""\n});
-PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini", <<"INI");
-[databases]
-postgres = host=$host port=$node_port dbname=postgres
-sess = host=$host port=$node_port dbname=sess pool_mode=session
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $port
-unix_socket_dir =
-auth_type = trust
-auth_file = $dir/userlist.txt
-pool_mode = transaction
-default_pool_size = 6
-max_client_conn = 200
-logfile = $dir/pgbouncer.log
-pidfile = $dir/pgbouncer.pid
-INI
-my ($pgb_out, $pgb_err) = ('', '');
-my $bouncer = IPC::Run::start([ $pgbouncer, "$dir/pgbouncer.ini" ], '>', \$pgb_out, '2>', \$pgb_err);
-END { $bouncer->kill_kill if $bouncer && $bouncer->pumpable; }
-my $up = 0;
-for (1 .. 100)
+# PgBouncer: postgres in transaction mode, 6 server connections at most;
+# sess in session mode.  The psql that checks it is up says it is 'api'.
+my ($port, $bouncer);
 {
 	local $ENV{PGAPPNAME} = 'api';
-	my ($rc) = run_psql($node, "host=127.0.0.1 port=$port dbname=postgres", 'SELECT 1');
-	if ($rc == 0)
-	{
-		$up = 1;
-		last;
-	}
-	usleep(100_000);
+	($port, $bouncer) = start_pgbouncer($node,
+		"postgres = host=\@HOST\@ port=\@PORT\@ dbname=postgres\n"
+		  . "sess = host=\@HOST\@ port=\@PORT\@ dbname=sess pool_mode=session",
+		default_pool_size => 6);
 }
-ok($up, 'PgBouncer answers') or diag($pgb_err);
+my $node_port = $node->port;
 
 my $load = start_load($node, $mon);
 my $via = "host=127.0.0.1 port=$port user=postgres";
