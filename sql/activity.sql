@@ -28,17 +28,16 @@ DROP ROLE pgps_regress_sampler;
 
 -- A session that carries another application's name, as a pooler's server
 -- connections carry their clients', counts its busy states for that
--- application too: this one is running the sample under the name it set
--- (made printable by the server, like any name).
-SET application_name = E'lent\tto';
+-- application too: this one is running the sample under the name it set.
+SET application_name = 'lent-to';
 SELECT pgpool_stats_sample() >= 1 AS sampled;
 RESET application_name;
 SELECT application_name, total, active, idle, samples >= 1 AS sampled
-  FROM pgpool_stats_activity WHERE application_name LIKE 'lent%';
+  FROM pgpool_stats_activity WHERE application_name = 'lent-to';
 SELECT application_name = current_setting('application_name') AS own_key, pooler, behind_pooler,
        open_connections
   FROM pgpool_stats_recommendations
- WHERE application_name IN ('lent?to', current_setting('application_name'))
+ WHERE application_name IN ('lent-to', current_setting('application_name'))
  ORDER BY 1;
 -- its connection stays its own key's
-SELECT connections FROM pgpool_stats_connections WHERE application_name = 'lent?to';
+SELECT connections FROM pgpool_stats_connections WHERE application_name = 'lent-to';

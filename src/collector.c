@@ -9,7 +9,9 @@
  * session left in its slot when it was established: no SQL, no snapshot of
  * the whole status array, O(1) per session.  Each session counts under the
  * key it connected with, so a key's sampled total matches its
- * open_connections.
+ * open_connections; a busy session that carries another application's name
+ * (a pooler's) counts for that application's key too, one with no
+ * connection of its own.
  *
  * The worker connects to no database (it shows in pg_stat_activity, with
  * its wait event), so it also runs on a hot standby.  SIGHUP
@@ -186,6 +188,14 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	pgps_history_add_sample(&entry->bucket, c);
 }
 
+/*
+ * At most this many busy sessions of poolers wait for their application's
+ * new key in one sample: a client that sets a new name for every request
+ * makes keys at a bounded pace, and a sample takes the store lock exclusive
+ * a bounded number of times
+ */
+#define PGPS_MAX_NEW_POOLED_KEYS	16
+
 /* A busy session of a pooler whose application has no key yet */
 typedef struct PendingSession
 {
@@ -220,6 +230,26 @@ touch_entry(SampleState *ss, pgpsEntry *entry)
 	entry->scratch_lent = false;
 	entry->scratch_pooled = false;
 	ss->touched[ss->ntouched++] = entry;
+}
+
+/*
+ * Whether a key has connections of its own; read without its spinlock (a
+ * stale answer only moves one sample's count)
+ */
+static bool
+has_own_connections(volatile pgpsEntry *entry)
+{
+	return entry->churn.connections > 0 || entry->churn.open_connections > 0;
+}
+
+/* Count a pooler's busy session for the application whose name it carries */
+static void
+count_pooled(SampleState *ss, pgpsEntry *app, BackendState state,
+			 TimestampTz state_start, uint32 wait_event_info)
+{
+	touch_entry(ss, app);
+	count_session(app, state, state_start, wait_event_info, ss->now);
+	app->scratch_pooled = true;
 }
 
 /* Whether a session in this state is at work for its application */
@@ -273,11 +303,16 @@ sample_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
 		app = pgps_entry_find_locked(&key);
 		if (app != NULL)
 		{
-			touch_entry(ss, app);
-			count_session(app, state, state_start, wait_event_info, ss->now);
-			app->scratch_pooled = true;
+			/*
+			 * A key with connections of its own (the application also
+			 * connects from the pooler's address) keeps only its own
+			 * sessions: counting lent ones in it would make its totals and
+			 * its pool wrong.  Its lent sessions stay the pooler's.
+			 */
+			if (!has_own_connections(app))
+				count_pooled(ss, app, state, state_start, wait_event_info);
 		}
-		else
+		else if (ss->npending < PGPS_MAX_NEW_POOLED_KEYS)
 		{
 			/* made once the walk is over, then counted */
 			PendingSession *p = &ss->pending[ss->npending++];
@@ -304,9 +339,11 @@ fold_touched(SampleState *ss, int from)
 
 /*
  * Count the busy sessions of poolers whose applications had no key during
- * the walk: make the keys (evicting idle ones, as a new connection's does),
- * then count each session in its application's.  The caller holds the
- * sample lock, not the store lock.
+ * the walk: make the keys while the table has room (a name a client sets
+ * never evicts another application's key, as a failed login's never does),
+ * then count each session in its application's.  A session whose
+ * application gets no key counts for the pooler only.  The caller holds
+ * the sample lock, not the store lock.
  */
 static void
 count_pending(SampleState *ss)
@@ -315,13 +352,11 @@ count_pending(SampleState *ss)
 
 	for (int i = 0; i < ss->npending; i++)
 	{
-		pgpsEntry  *app = pgps_entry_acquire(&ss->pending[i].key, PGPS_CREATE,
-											 ss->now);
+		pgpsEntry  *app = pgps_entry_acquire(&ss->pending[i].key,
+											 PGPS_CREATE_IF_ROOM, ss->now);
 
 		if (app != NULL)
 			pgps_entry_release(app);
-		else
-			pgps_count_dropped();
 	}
 	pgps_store_lock(LW_SHARED);
 	for (int i = 0; i < ss->npending; i++)
@@ -329,12 +364,9 @@ count_pending(SampleState *ss)
 		PendingSession *p = &ss->pending[i];
 		pgpsEntry  *app = pgps_entry_find_locked(&p->key);
 
-		if (app == NULL)
-			continue;			/* no room, or evicted meanwhile */
-		touch_entry(ss, app);
-		count_session(app, p->state, p->state_start, p->wait_event_info,
-					  ss->now);
-		app->scratch_pooled = true;
+		if (app != NULL && !has_own_connections(app))
+			count_pooled(ss, app, p->state, p->state_start,
+						 p->wait_event_info);
 	}
 	fold_touched(ss, from);
 	pgps_store_unlock();
@@ -358,7 +390,7 @@ pgps_sample(void)
 	ss.touched = palloc(sizeof(pgpsEntry *) * 2 * Max(pgps_num_slots(), 1));
 	ss.ntouched = 0;
 	ss.seen = 0;
-	ss.pending = palloc(sizeof(PendingSession) * Max(pgps_num_slots(), 1));
+	ss.pending = palloc(sizeof(PendingSession) * PGPS_MAX_NEW_POOLED_KEYS);
 	ss.npending = 0;
 
 	pgps_sample_lock(LW_EXCLUSIVE);

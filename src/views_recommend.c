@@ -262,28 +262,100 @@ build_demand(App *app, TimestampTz now, double spare)
 	d->idle_in_transaction_threshold_ms = pgps_iit_threshold_ms;
 }
 
+/* A pooler's address: the database, role and client address of its keys */
+typedef struct PoolerAddr
+{
+	Oid			dbid;
+	Oid			userid;
+	pgpsAddr	addr;
+} PoolerAddr;
+
+typedef struct PoolerAddrEntry
+{
+	PoolerAddr	key;			/* hash key; must be first */
+	App		   *pooler;			/* the application whose key lent there */
+} PoolerAddrEntry;
+
+/* An application seen behind a pooler, once per pooler */
+typedef struct PooledPair
+{
+	AppKey		pooler;
+	char		appname[NAMEDATALEN];
+} PooledPair;
+
+static PoolerAddr
+pooler_addr(const KeyPart *k)
+{
+	PoolerAddr	a;
+
+	memset(&a, 0, sizeof(a));
+	a.dbid = k->app.dbid;
+	a.userid = k->app.userid;
+	a.addr = k->addr;
+	return a;
+}
+
 /*
  * How many applications each pooler serves: the keys that were lent its
- * sessions carry its database, role and client address, and another name.
+ * sessions carry the database, role and client address of a key that lent
+ * them, and another name.  An application behind two addresses of one
+ * pooler counts once.  Two hashes, each key read twice: linear in keys.
  */
 static void
 count_pooled_apps(HTAB *apps, const KeyPart *keys, long count)
 {
+	HASHCTL		ctl;
+	HTAB	   *addrs;
+	HTAB	   *pairs;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(PoolerAddr);
+	ctl.entrysize = sizeof(PoolerAddrEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	addrs = hash_create("pgpool_stats pooler addresses", 16, &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(PooledPair);
+	ctl.entrysize = sizeof(PooledPair);
+	pairs = hash_create("pgpool_stats pooled applications", 16, &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
 	for (long p = 0; p < count; p++)
 	{
-		App		   *pooler;
+		PoolerAddr	a;
+		PoolerAddrEntry *e;
+		bool		found;
 
 		if (keys[p].lent_samples == 0)
 			continue;
-		pooler = hash_search(apps, &keys[p].app, HASH_FIND, NULL);
-		for (long k = 0; k < count; k++)
-			if (keys[k].pooled_samples > 0 &&
-				keys[k].app.dbid == keys[p].app.dbid &&
-				keys[k].app.userid == keys[p].app.userid &&
-				memcmp(&keys[k].addr, &keys[p].addr, sizeof(pgpsAddr)) == 0 &&
-				strcmp(keys[k].app.appname, keys[p].app.appname) != 0)
-				pooler->pooled_apps++;
+		a = pooler_addr(&keys[p]);
+		e = hash_search(addrs, &a, HASH_ENTER, &found);
+		if (!found)
+			e->pooler = hash_search(apps, &keys[p].app, HASH_FIND, NULL);
 	}
+	for (long k = 0; k < count; k++)
+	{
+		PoolerAddr	a;
+		PoolerAddrEntry *e;
+		PooledPair	pair;
+		bool		found;
+
+		CHECK_FOR_INTERRUPTS();
+		if (keys[k].pooled_samples == 0)
+			continue;
+		a = pooler_addr(&keys[k]);
+		e = hash_search(addrs, &a, HASH_FIND, NULL);
+		if (e == NULL || e->pooler == NULL ||
+			strcmp(e->pooler->key.appname, keys[k].app.appname) == 0)
+			continue;
+		memset(&pair, 0, sizeof(pair));
+		pair.pooler = e->pooler->key;
+		strlcpy(pair.appname, keys[k].app.appname, NAMEDATALEN);
+		(void) hash_search(pairs, &pair, HASH_ENTER, &found);
+		if (!found)
+			e->pooler->pooled_apps++;
+	}
+	hash_destroy(addrs);
+	hash_destroy(pairs);
 }
 
 /*

@@ -65,8 +65,14 @@ sub survivors
 	return $mon;
 }
 
+# An application seen only through a pooler: the monitor runs a sample
+# under the name 'lent-to', as a pooler's connection would
+my $behind = q{SELECT behind_pooler FROM pgpool_stats_recommendations WHERE application_name = 'lent-to'};
+
 # --- clean restart: exactly the same figures, history included -----------
 my $mon = survivors(5);
+$mon->query_safe(q{SET application_name = 'lent-to'; SELECT pgpool_stats_sample(); RESET application_name});
+is($mon->query_safe($behind), 't', 'an application behind a pooler');
 ok(poll_bg($mon, "SELECT split_part(($history), '|', 2)", '5'),
 	'the history holds the 5 connections');
 $mon->query_safe('SELECT pgpool_stats_sample()');
@@ -86,6 +92,7 @@ is($after, $before, 'after a clean restart every churn and activity figure is th
 cmp_ok($samples_after, '>=', $samples_before, 'and the sample count carries on');
 is($mon->query_safe($history), $history_before, 'the history is the same');
 is(churn_row($mon, 'survivor', 'open_connections'), '0', 'no session survives a restart');
+is($mon->query_safe($behind), 't', 'still behind a pooler: the file carries its pooled samples');
 $mon->quit;
 
 # --- a start that fails after reading the file: the statistics are kept ----
@@ -177,6 +184,9 @@ sub reload_as
 }
 
 reload_as(\&rewrite_as_format3, '1.1');
+$mon = bg_session($node, 'monitor');
+is($mon->query_safe($behind), 'f', '1.1 counted no pooled samples: the converted file has none');
+$mon->quit;
 
 # --- a file of pgpool_stats 1.0 (format 2): a library update keeps it all --
 # The same statistics rewritten as 1.0 wrote them: its header held the
