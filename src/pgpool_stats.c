@@ -32,14 +32,11 @@ int			pgps_history_rows = 65536;
 int			pgps_headroom_pct = 20;
 bool		pgps_save = true;
 
-#ifdef PGPS_HAVE_SHMEM_REQUEST_HOOK
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
-#endif
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 void		_PG_init(void);
 
-#ifdef PGPS_HAVE_SHMEM_REQUEST_HOOK
 static void
 pgps_shmem_request_hook(void)
 {
@@ -47,7 +44,6 @@ pgps_shmem_request_hook(void)
 		prev_shmem_request_hook();
 	pgps_shmem_request();
 }
-#endif
 
 static void
 pgps_shmem_startup_hook(void)
@@ -193,12 +189,8 @@ _PG_init(void)
 
 	define_settings();
 
-#ifdef PGPS_HAVE_SHMEM_REQUEST_HOOK
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = pgps_shmem_request_hook;
-#else
-	pgps_shmem_request();
-#endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = pgps_shmem_startup_hook;
 

@@ -191,7 +191,7 @@ pgps_memory_parts(pgpsMemoryPart *parts)
 int
 pgps_num_slots(void)
 {
-	return PGPS_MAX_BACKENDS;
+	return MaxBackends;
 }
 
 /*

@@ -42,7 +42,9 @@ pgps_install_node_clients()
 {
 	[ -d "$PGPS_ROOT/test/clients/node_modules/pg" ] && return 0
 	pgps_log "installing the test clients' npm packages"
-	npm ci --prefix "$PGPS_ROOT/test/clients" --no-audit --no-fund --silent >/dev/null
+	local out
+	out=$(npm ci --prefix "$PGPS_ROOT/test/clients" --no-audit --no-fund 2>&1) \
+		|| { echo "$out" | tail -n 20 >&2; return 1; }
 }
 
 # Install the build in directory $1 into the server's directories.
