@@ -85,7 +85,7 @@ static pgpsEntry **evict_heap = NULL;
 static int	evict_want = 0;
 
 static void evict_some(void);
-static void *carve_alloc(Size size);
+static void *carve_alloc(PGPS_HASH_ALLOC_PARAMS);
 
 /* Alignment slack of the carved allocations: a few segments and one block */
 #define PGPS_CARVE_SLACK	1024
@@ -106,15 +106,25 @@ typedef struct pgpsLayout
 	Size		total;			/* size of the region */
 } pgpsLayout;
 
+/*
+ * The hash's options, and the bytes its header and directory take before
+ * the carved space: none where dynahash carves them itself (compat.h).
+ */
 static Size
 hash_header_size(HASHCTL *info, int *flags)
 {
+	memset(info, 0, sizeof(HASHCTL));
 	info->keysize = sizeof(pgpsKey);
 	info->entrysize = sizeof(pgpsEntry);
-	info->dsize = info->max_dsize = hash_select_dirsize(pgps_max_entries);
 	info->alloc = carve_alloc;
+#ifdef PGPS_HASH_HEADER_CARVED
+	*flags = HASH_ELEM | HASH_BLOBS | HASH_SHARED_MEM | HASH_ALLOC;
+	return 0;
+#else
+	info->dsize = info->max_dsize = hash_select_dirsize(pgps_max_entries);
 	*flags = HASH_ELEM | HASH_BLOBS | HASH_SHARED_MEM | HASH_ALLOC | HASH_DIRSIZE;
 	return MAXALIGN(hash_get_shared_size(info, *flags));
+#endif
 }
 
 static void
@@ -201,7 +211,7 @@ pgps_num_slots(void)
  * turns into a failed HASH_ENTER_NULL.
  */
 static void *
-carve_alloc(Size size)
+carve_alloc(PGPS_HASH_ALLOC_PARAMS)
 {
 	void	   *result;
 
@@ -275,7 +285,12 @@ pgps_shmem_startup(void)
 		flags |= HASH_ATTACH;
 	pgps_history_shmem_init(base + layout.history, found, history_lock);
 
+#ifdef PGPS_HASH_HEADER_CARVED
+	/* made: dynahash carves its header first; attached: it is there */
+	info.hctl = found ? (HASHHDR *) (base + layout.carve) : NULL;
+#else
 	info.hctl = (HASHHDR *) (base + layout.hash_header);
+#endif
 	pgps_hash = hash_create("pgpool_stats hash", pgps_max_entries, &info, flags);
 
 	LWLockRelease(AddinShmemInitLock);

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "catalog/pg_authid.h"
+#include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"

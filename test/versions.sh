@@ -10,10 +10,11 @@
 # (test/check.sh); 16 is in no suite these machines reach and is built by
 # reading its source only (see the README).
 #
-# The chroots are made with debootstrap from the mirror the host's apt
-# sources name, and kept in $PGPS_CHROOTS (default
-# /var/cache/pgpool_stats/chroots) between runs; one that is missing or
-# half-made is made again.  No package starts a service in them (a
+# The chroots (trixie; sid, shared by 18 and 19) are made with debootstrap
+# from the mirror the host's apt sources name, and kept in $PGPS_CHROOTS
+# (default /var/cache/pgpool_stats/chroots) between runs; one that is
+# missing or half-made is made again, and a major's packages are installed
+# in it when they are not there yet.  No package starts a service in them (a
 # policy-rc.d, and no main cluster); /proc and /dev/shm are mounted for the
 # run and unmounted on exit, even on failure.  Nothing is left running.
 #
@@ -44,7 +45,11 @@ suite_of() { case $1 in 17) echo trixie ;; 18 | 19) echo sid ;; *) return 1 ;; e
 # tools, and what test/check.sh would install (its real clients included)
 packages_of()
 {
-	echo "postgresql-$1 postgresql-client-$1 postgresql-server-dev-$1 postgresql-server-dev-all" \
+	local from=
+	# experimental is never chosen by default: 19 and its libpq by name
+	[ "$1" = 19 ] && from=/experimental
+	echo "postgresql-$1$from postgresql-client-$1$from postgresql-server-dev-$1$from" \
+		"libpq-dev$from libpq5$from postgresql-server-dev-all" \
 		"build-essential debhelper fakeroot libkrb5-dev libipc-run-perl ca-certificates" \
 		"python3-psycopg python3-psycopg-pool python3-psycopg2 python3-sqlalchemy pgbouncer nodejs npm"
 }
@@ -90,65 +95,62 @@ trust_host_cas()
 	in_chroot "$root" update-ca-certificates >/dev/null 2>&1 || true
 }
 
-# Make the chroot of a major if it is missing: debootstrap into a new
-# directory, then its apt sources, no services, the packages; renamed into
-# place only once whole.
+# Make the chroot of a major's suite if it is missing (debootstrap into a
+# new directory, then its apt sources and no services; renamed into place
+# once whole), and install the major's packages in it if they are not
+# there yet.  18 and 19 share the sid chroot.
 make_chroot()
 {
 	local major=$1 suite root new
 	suite=$(suite_of "$major")
-	root=$chroots/pg$major
-	[ -f "$root/.pgps-ready" ] && return 0
-	new=$root.new
+	root=$chroots/$suite
 	mkdir -p "$chroots"
-	# a base system from an earlier, interrupted run is used again
-	if [ ! -f "$new/.pgps-debootstrapped" ]; then
+	if [ ! -f "$root/.pgps-debootstrapped" ]; then
+		new=$root.new
 		rm -rf "$new"
-		pgps_log "making the $suite chroot for PostgreSQL $major (debootstrap from $mirror)"
-		debootstrap --variant=minbase "$suite" "$new" "$mirror" >"$chroots/pg$major.debootstrap.log" 2>&1 \
-			|| { tail -n 20 "$chroots/pg$major.debootstrap.log"; return 1; }
+		pgps_log "making the $suite chroot (debootstrap from $mirror)"
+		debootstrap --variant=minbase "$suite" "$new" "$mirror" >"$chroots/$suite.debootstrap.log" 2>&1 \
+			|| { tail -n 20 "$chroots/$suite.debootstrap.log"; return 1; }
+		echo "deb $mirror $suite main" >"$new/etc/apt/sources.list"
+		[ "$suite" != sid ] || echo "deb $mirror experimental main" >>"$new/etc/apt/sources.list"
+		# suites whose Release file has expired are still what we want
+		echo 'Acquire::Check-Valid-Until "false";' >"$new/etc/apt/apt.conf.d/99pgps-valid-until"
+		printf '#!/bin/sh\nexit 101\n' >"$new/usr/sbin/policy-rc.d"
+		chmod 755 "$new/usr/sbin/policy-rc.d"
+		mkdir -p "$new/etc/postgresql-common"
+		echo 'create_main_cluster = false' >"$new/etc/postgresql-common/createcluster.conf"
 		touch "$new/.pgps-debootstrapped"
+		rm -rf "$root"
+		mv "$new" "$root"
 	fi
-	{
-		echo "deb $mirror $suite main"
-		[ "$major" = 19 ] && echo "deb $mirror experimental main"
-	} >"$new/etc/apt/sources.list"
-	# suites whose Release file has expired are still what we want
-	echo 'Acquire::Check-Valid-Until "false";' >"$new/etc/apt/apt.conf.d/99pgps-valid-until"
-	printf '#!/bin/sh\nexit 101\n' >"$new/usr/sbin/policy-rc.d"
-	chmod 755 "$new/usr/sbin/policy-rc.d"
-	mkdir -p "$new/etc/postgresql-common"
-	echo 'create_main_cluster = false' >"$new/etc/postgresql-common/createcluster.conf"
-	mount_in "$new"
-	in_chroot "$new" apt-get update -qq
-	# experimental is never chosen by default: ask for 19 from it by name
-	if [ "$major" = 19 ]; then
-		# shellcheck disable=SC2046
-		in_chroot "$new" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t experimental \
-			postgresql-19 postgresql-client-19 postgresql-server-dev-19 >/dev/null
-	fi
+	[ -f "$root/.pgps-ready-$major" ] && return 0
+	pgps_log "installing PostgreSQL $major and the test tools in the $suite chroot"
+	mount_in "$root" || return 1
+	in_chroot "$root" apt-get update -qq || { unmount_all; return 1; }
 	# shellcheck disable=SC2046
-	in_chroot "$new" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends $(packages_of "$major") >/dev/null
+	in_chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends $(packages_of "$major") >"$chroots/$suite.apt.log" 2>&1 \
+		|| { tail -n 30 "$chroots/$suite.apt.log"; unmount_all; return 1; }
 	unmount_all
-	touch "$new/.pgps-ready"
-	rm -rf "$root"
-	mv "$new" "$root"
+	touch "$root/.pgps-ready-$major"
 }
 
 # Build the .deb in the chroot, install it, run the suite against it
 run_major()
 {
-	local major=$1 root=$chroots/pg$1 build=/build/pgpool_stats
+	local major=$1 root build=/build/pgpool_stats
+	root=$chroots/$(suite_of "$major")
 	rm -rf "$root/build"
 	mkdir -p "$root/build/pgpool_stats"
 	tar -C "$PGPS_ROOT" --exclude=.git --exclude=node_modules --exclude='*.o' --exclude='*.so' \
 		--exclude='*.bc' --exclude=tmp_check --exclude=results -cf - . | tar -C "$root$build" -xf -
 	mount_in "$root"
 	trust_host_cas "$root"
-	pgps_log "PostgreSQL $major: building and installing the .deb"
+	pgps_log "PostgreSQL $major: building with -Werror, then the .deb, and installing it"
 	in_chroot "$root" env PG_SUPPORTED_VERSIONS="$major" sh -ec \
-		"cd $build && pg_buildext updatecontrol && dpkg-buildpackage -us -uc -b >/build/deb.log 2>&1 \
+		"cd $build && make -s PG_CONFIG=/usr/lib/postgresql/$major/bin/pg_config PGPS_WERROR=-Werror >/build/deb.log 2>&1 \
+		 && make -s clean PG_CONFIG=/usr/lib/postgresql/$major/bin/pg_config >/dev/null \
+		 && pg_buildext updatecontrol && dpkg-buildpackage -us -uc -b >>/build/deb.log 2>&1 \
 		 && dpkg -i /build/postgresql-$major-pgpool-stats_*.deb >/dev/null" \
 		|| { tail -n 40 "$root/build/deb.log"; unmount_all; return 1; }
 	pgps_log "PostgreSQL $major: the test suite against the installed package"
