@@ -360,6 +360,8 @@ extern int32 pgps_history_open_before(const pgpsKey *key, TimestampTz when);
 extern bool pgps_sees_all_rows(void);
 extern bool pgps_sees_row(bool see_all, Oid userid);
 extern void pgps_check_columns(TupleDesc tupdesc, int expected);
+extern struct HTAB *pgps_local_hash(const char *name, long nelem, Size keysize,
+									Size entrysize);
 
 /* conn_hooks.c */
 extern void pgps_install_conn_hooks(void);

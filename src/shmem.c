@@ -67,6 +67,8 @@ typedef struct pgpsSharedState
 	Size		carve_start;	/* bytes from the start of this struct */
 	Size		carve_size;		/* bytes */
 	Size		carve_used;		/* bytes */
+	Size		hash_header;	/* where dynahash put the hash's header, if
+								 * it carved it (compat.h); 0: not yet */
 } pgpsSharedState;
 
 static pgpsSharedState *pgps_state = NULL;
@@ -219,6 +221,9 @@ carve_alloc(PGPS_HASH_ALLOC_PARAMS)
 	if (pgps_state->carve_used + size > pgps_state->carve_size)
 		return NULL;
 	result = (char *) pgps_state + pgps_state->carve_start + pgps_state->carve_used;
+	/* dynahash allocates a new table's header first: remember where */
+	if (pgps_state->hash_header == 0)
+		pgps_state->hash_header = pgps_state->carve_start + pgps_state->carve_used;
 	pgps_state->carve_used += size;
 	return result;
 }
@@ -286,8 +291,9 @@ pgps_shmem_startup(void)
 	pgps_history_shmem_init(base + layout.history, found, history_lock);
 
 #ifdef PGPS_HASH_HEADER_CARVED
-	/* made: dynahash carves its header first; attached: it is there */
-	info.hctl = found ? (HASHHDR *) (base + layout.carve) : NULL;
+	/* made: dynahash carves its header; attached: where it was carved */
+	Assert(!found || pgps_state->hash_header != 0);
+	info.hctl = found ? (HASHHDR *) (base + pgps_state->hash_header) : NULL;
 #else
 	info.hctl = (HASHHDR *) (base + layout.hash_header);
 #endif

@@ -101,6 +101,22 @@ pgps_sees_row(bool see_all, Oid userid)
 }
 
 /*
+ * A hash table with binary keys in the current memory context, for a
+ * reader's own copies (gone with the query's memory)
+ */
+HTAB *
+pgps_local_hash(const char *name, long nelem, Size keysize, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, nelem, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
  * Raise a clear error when the SQL declaring a function has another number
  * of columns than the library fills: an install script and a library of
  * different versions.
@@ -279,19 +295,14 @@ typedef struct TrendEntry
 static HTAB *
 trend_table(int *nbuckets)
 {
-	HASHCTL		ctl;
 	HTAB	   *table;
 	pgpsHistRow *rows;
 	pgpsHistBucket *buckets;
 	int			b;
 
 	buckets = pgps_history_snapshot(TREND_BUCKETS, nbuckets, &rows);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(pgpsKey);
-	ctl.entrysize = sizeof(TrendEntry);
-	ctl.hcxt = CurrentMemoryContext;
-	table = hash_create("pgpool_stats trend", 64, &ctl,
-						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	table = pgps_local_hash("pgpool_stats trend", 64, sizeof(pgpsKey),
+							sizeof(TrendEntry));
 	for (b = 0; b < *nbuckets; b++)
 	{
 		int			r;

@@ -305,20 +305,11 @@ pooler_addr(const KeyPart *k)
 static void
 count_pooled_apps(HTAB *apps, const KeyPart *keys, long count)
 {
-	HASHCTL		ctl;
-	HTAB	   *addrs;
-	HTAB	   *pairs;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(PoolerAddr);
-	ctl.entrysize = sizeof(PoolerAddrEntry);
-	ctl.hcxt = CurrentMemoryContext;
-	addrs = hash_create("pgpool_stats pooler addresses", 16, &ctl,
-						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	ctl.keysize = sizeof(PooledPair);
-	ctl.entrysize = sizeof(PooledPair);
-	pairs = hash_create("pgpool_stats pooled applications", 16, &ctl,
-						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	HTAB	   *addrs = pgps_local_hash("pgpool_stats pooler addresses", 16,
+										sizeof(PoolerAddr),
+										sizeof(PoolerAddrEntry));
+	HTAB	   *pairs = pgps_local_hash("pgpool_stats pooled applications", 16,
+										sizeof(PooledPair), sizeof(PooledPair));
 
 	for (long p = 0; p < count; p++)
 	{
@@ -407,7 +398,6 @@ find_leaks(HTAB *apps, TimestampTz now)
 static HTAB *
 gather_apps(pgpsGlobalStats *stats)
 {
-	HASHCTL		ctl;
 	HTAB	   *apps;
 	KeyPart    *keys;
 	long		count;
@@ -421,12 +411,8 @@ gather_apps(pgpsGlobalStats *stats)
 	keys = pgps_entry_snapshot(sizeof(KeyPart), copy_key_part,
 							   PGPS_SNAP_CONSISTENT, &count, stats);
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(AppKey);
-	ctl.entrysize = sizeof(App);
-	ctl.hcxt = CurrentMemoryContext;
-	apps = hash_create("pgpool_stats applications", 64, &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	apps = pgps_local_hash("pgpool_stats applications", 64, sizeof(AppKey),
+						   sizeof(App));
 
 	for (n = 0; n < count; n++)
 	{
