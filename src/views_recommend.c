@@ -105,18 +105,25 @@ typedef struct App
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	uint64		session_hist[PGPS_HIST_BUCKETS];
-	int64		lent_samples;	/* a pooler's */
 	int64		pooled_samples; /* an application behind a pooler */
 	int			pooled_apps;	/* applications seen through it */
-	/* its leaking instance with the most connections left behind, if any */
-	int			leaked;
-	int			leaked_iit;
-	double		leaked_idle_max_s;
-	int			leak_open_before;
-	int			leak_open_now;
-	pgpsDemand	demand;
+	pgpsDemand	demand;			/* its leak's figures set by find_leaks(),
+								 * the rest by build_demand() */
 	pgpsAdvice	advice;
 } App;
+
+/* The application a key belongs to */
+static AppKey
+app_key(const pgpsKey *key)
+{
+	AppKey		app;
+
+	memset(&app, 0, sizeof(app));
+	app.dbid = key->dbid;
+	app.userid = key->userid;
+	memcpy(app.appname, key->appname, NAMEDATALEN);
+	return app;
+}
 
 /* Copy what the rules need of one entry; under its spinlock */
 static void
@@ -126,13 +133,10 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 	const pgpsActivity *a = &entry->activity;
 	const pgpsChurn *c = &entry->churn;
 
-	memset(&k->app, 0, sizeof(AppKey));
+	k->app = app_key(&entry->key);
 	k->addr = entry->key.addr;
 	k->lent_samples = a->lent_samples;
 	k->pooled_samples = a->pooled_samples;
-	k->app.dbid = entry->key.dbid;
-	k->app.userid = entry->key.userid;
-	memcpy(k->app.appname, entry->key.appname, NAMEDATALEN);
 	k->open_connections = c->open_connections;
 	k->peak_active = a->peak_active;
 	k->peak_total = a->peak_total;
@@ -161,7 +165,6 @@ add_key(App *app, const KeyPart *k, int64 samples_taken)
 	int			b;
 
 	app->clients++;
-	app->lent_samples += k->lent_samples;
 	app->pooled_samples += k->pooled_samples;
 	app->open_connections += k->open_connections;
 	app->peak_active = Max(app->peak_active, k->peak_active);
@@ -250,11 +253,6 @@ build_demand(App *app, TimestampTz now, double spare)
 		app->open_connections == 0;
 	d->saturated_instances = app->saturated_instances;
 	d->spare_connections = spare;
-	d->leaked_connections = app->leaked;
-	d->leaked_in_transaction = app->leaked_iit;
-	d->leaked_idle_max_s = app->leaked_idle_max_s;
-	d->leak_open_before = app->leak_open_before;
-	d->leak_open_now = app->leak_open_now;
 	d->idle_in_transaction_share = Max(pgps_mean(app->long_iit_samples,
 												 app->instance_samples), 0);
 	d->idle_in_transaction_max_s = app->longest_iit_us / 1e6;
@@ -367,6 +365,7 @@ find_leaks(HTAB *apps, TimestampTz now)
 		const pgpsLeftBehind *lb = &lbs[i];
 		AppKey		key;
 		App		   *app;
+		pgpsDemand *d;
 		int32		before;
 
 		if (lb->sessions < PGPS_LEAK_MIN_SESSIONS)
@@ -374,18 +373,19 @@ find_leaks(HTAB *apps, TimestampTz now)
 		before = pgps_history_open_before(&lb->key, lb->oldest_idle_since);
 		if (!pgps_instance_leaking(lb->sessions, before, lb->open))
 			continue;
-		memset(&key, 0, sizeof(key));
-		key.dbid = lb->key.dbid;
-		key.userid = lb->key.userid;
-		memcpy(key.appname, lb->key.appname, NAMEDATALEN);
+		key = app_key(&lb->key);
 		app = hash_search(apps, &key, HASH_FIND, NULL);
-		if (app == NULL || lb->sessions <= app->leaked)
+		if (app == NULL)
 			continue;			/* a key made since the snapshot */
-		app->leaked = lb->sessions;
-		app->leaked_iit = lb->in_transaction;
-		app->leaked_idle_max_s = (now - lb->oldest_idle_since) / 1e6;
-		app->leak_open_before = before;
-		app->leak_open_now = lb->open;
+		/* the instance with the most connections left behind */
+		d = &app->demand;
+		if (lb->sessions <= d->leaked_connections)
+			continue;
+		d->leaked_connections = lb->sessions;
+		d->leaked_in_transaction = lb->in_transaction;
+		d->leaked_idle_max_s = (now - lb->oldest_idle_since) / 1e6;
+		d->leak_open_before = before;
+		d->leak_open_now = lb->open;
 	}
 	pfree(lbs);
 }
