@@ -286,8 +286,12 @@ sample_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
 	 * A pooler sets each client's application_name on the server connection
 	 * it lends: the session's busy states count for that application too,
 	 * under a key of the same database, role and client address.  Its idle
-	 * states stay with the pooler's pool.
+	 * states stay with the pooler's pool.  A key's name is the cleaned one,
+	 * and a clean name cleans to itself: only a name that differs as read
+	 * is cleaned to compare again.
 	 */
+	if (strcmp(raw, entry->key.appname) == 0)
+		return;
 	memset(name, 0, sizeof(name));
 	pgps_copy_appname(name, raw);
 	if (strcmp(name, entry->key.appname) != 0)
