@@ -15,9 +15,12 @@
  *
  * The worker connects to no database (it shows in pg_stat_activity, with
  * its wait event), so it also runs on a hot standby.  SIGHUP
- * reloads the settings; SIGTERM ends it with exit code 1, so the postmaster
- * starts it again a second later (the statistics live in shared memory and
- * are not lost); postmaster death ends it.
+ * reloads the settings.  SIGTERM from the postmaster means the server is
+ * shutting down: the worker exits with code 0 and no message, as autoprewarm
+ * does.  SIGTERM from anyone else (pg_terminate_backend, kill) ends it with
+ * exit code 1 and a LOG line, so the postmaster starts it again a second
+ * later (the statistics live in shared memory and are not lost).  The sender
+ * is told apart by the signal's si_pid.  Postmaster death ends it.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +43,49 @@
 
 #include "pgpool_stats.h"
 #include "store.h"
+
+/* Why the worker is to stop: set by its SIGTERM handler */
+typedef enum pgpsStop
+{
+	PGPS_RUN = 0,
+	PGPS_STOP_SHUTDOWN,			/* the postmaster's: the server is stopping */
+	PGPS_STOP_TERMINATED		/* anyone else's: start again */
+} pgpsStop;
+
+static volatile sig_atomic_t stop_requested = PGPS_RUN;
+static volatile sig_atomic_t stop_sender = 0;
+
+/*
+ * SIGTERM: note who sent it and wake the loop.  Installed with sigaction,
+ * not pqsignal, for the sender's pid.
+ */
+static void
+collector_sigterm(int signo, siginfo_t *info, void *context)
+{
+	int			save_errno = errno;
+	pid_t		sender = info != NULL ? info->si_pid : 0;
+
+	stop_sender = sender;
+	stop_requested = sender == PostmasterPid ? PGPS_STOP_SHUTDOWN
+		: PGPS_STOP_TERMINATED;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+/* End the worker if SIGTERM asked it to; quietly at a shutdown */
+static void
+collector_check_stop(void)
+{
+	if (stop_requested == PGPS_RUN)
+		return;
+	if (stop_requested == PGPS_STOP_SHUTDOWN)
+		proc_exit(0);
+	ereport(LOG,
+			(errmsg("pgpool_stats collector stopping on SIGTERM from process %d",
+					(int) stop_sender),
+			 errdetail("It starts again in one second; no statistics are lost.")));
+	proc_exit(1);
+}
 
 /* Register the worker; called from _PG_init at preload */
 void
@@ -539,8 +585,14 @@ pgps_collector_main(Datum main_arg)
 	MemoryContext loop_context;
 	TimestampTz next_sample;
 
+	struct sigaction sa;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = collector_sigterm;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
 	BackgroundWorkerUnblockSignals();
 
 	if (!pgps_loaded())
@@ -561,6 +613,7 @@ pgps_collector_main(Datum main_arg)
 		long		delay_ms;
 
 		CHECK_FOR_INTERRUPTS();
+		collector_check_stop();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;

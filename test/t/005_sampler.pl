@@ -112,7 +112,16 @@ is( $mon->query_safe(q{
 	"$conns_before|true", 'statistics survived the worker restarts');
 ok(!$node->log_contains('server process .* was terminated by signal'),
 	'no crash in the server log');
+ok($node->log_contains('pgpool_stats collector stopping on SIGTERM from process \d+'),
+	'a terminated worker says so at LOG');
 
+# A clean shutdown ends the worker quietly: no FATAL for FATAL-based
+# alerting to flag, and a clean exit (0) in the postmaster's accounts.
 $mon->quit;
-$node->stop;
+my $log_offset = -s $node->logfile;
+$node->stop('fast');
+my $shutdown_log = PostgreSQL::Test::Utils::slurp_file($node->logfile, $log_offset);
+unlike($shutdown_log, qr/FATAL/, 'a clean shutdown logs no FATAL');
+like($shutdown_log, qr/database system is shut down/, 'the shutdown completed');
+unlike($shutdown_log, qr/collector.*exited with exit code/, 'the worker exited with code 0');
 done_testing();
