@@ -251,8 +251,10 @@ PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_connections, connections)
 
 /*
  * The sparkline of one key: its max_active in each of the trend buckets,
- * scaled to its own maximum, one character a bucket (block characters in
- * UTF-8 databases, an ASCII ramp elsewhere).
+ * scaled to its own maximum, one character a bucket: block characters when
+ * both the database and the client use UTF-8, an ASCII ramp otherwise (a
+ * client in LATIN1, WIN1252, SJIS... cannot receive the blocks, and the
+ * conversion would fail the whole query).
  */
 static char *
 sparkline(const int32 *values, int n)
@@ -262,7 +264,8 @@ sparkline(const int32 *values, int n)
 		"\u2585", "\u2586", "\u2587", "\u2588"
 	};
 	static const char ascii[] = "_.-:=+*#";
-	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
+	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8 &&
+						pg_get_client_encoding() == PG_UTF8);
 	StringInfoData buf;
 	int32		max = 0;
 	int			i;

@@ -72,6 +72,17 @@ is( $mon->query_safe(
 	"\xe2\x96\x88" x 4,
 	'total_trend of its one connection, open in every bucket: four full blocks');
 
+# A client that cannot receive the block characters gets the ASCII ramp,
+# never "has no equivalent in encoding".
+for my $enc (qw(LATIN1 WIN1252 LATIN9 WIN1251 KOI8R SJIS EUC_JP))
+{
+	my ($ret, $out, $err) = $node->psql('postgres', qq{
+		SET client_encoding = '$enc';
+		SELECT active_trend || '|' || total_trend FROM pgpool_stats_activity
+		 WHERE application_name IN ('hist', 'idler') ORDER BY application_name});
+	is("$ret|$out|$err", "0|####|####\n____|####|", "$enc client: the ASCII ramp");
+}
+
 $mon->query_safe(q{
 	SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 	 WHERE application_name = 'hist' AND state = 'active'});
