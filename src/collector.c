@@ -450,7 +450,8 @@ pgps_sample(void)
 	ss.sample_no = pgps_sample_begin();
 
 	pgps_store_lock(LW_SHARED);
-	pgps_slot_foreach(sample_slot, &ss);
+	/* a session without a key is still one of the server's */
+	ss.seen += pgps_slot_foreach(sample_slot, &ss);
 	fold_touched(&ss, 0);
 	pgps_store_unlock();
 	if (ss.npending > 0)

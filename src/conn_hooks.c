@@ -41,7 +41,9 @@ typedef enum pgpsSessionState
 {
 	SESSION_UNTRACKED = 0,		/* not ours to count, or already counted */
 	SESSION_PENDING,			/* authenticated, start-up not finished */
-	SESSION_ESTABLISHED			/* counted as a connection */
+	SESSION_ESTABLISHED,		/* counted as a connection */
+	SESSION_UNKEYED				/* established with no key (the table was
+								 * full of open keys): in a slot of no key */
 } pgpsSessionState;
 
 /* This backend's own session */
@@ -174,13 +176,16 @@ build_key(pgpsKey *key, const Port *port)
 }
 
 /*
- * Count a failed login.  A login that failed after authentication counts
- * under its own key, like a connection.  An authentication failure comes
- * from a client nobody has vouched for, who chose the application_name: it
- * counts under its key only if that key exists already, and otherwise under
- * the key with an empty application_name, made only while the table has
- * room.  So failed logins can neither evict the keys of real applications
- * nor fill the table with names.  Never throws.
+ * Count a failed login, never making a key that could push a real one out.
+ * A failure comes from a client that chose its application_name and, for an
+ * authentication failure or a role that does not exist (trust, peer and the
+ * like pass any operating-system user), was vouched for by nobody.  So it
+ * counts under its own key only if that key exists already (an application
+ * that connected before); otherwise under the key of its database and role
+ * with no name and no address, made only while the table has room.  Failed
+ * logins from any number of names and addresses make at most one key per
+ * database and role, and a key that only ever failed is the first to go
+ * when a real key needs room (shmem.c).  Never throws.
  */
 static void
 count_failure(pgpsKey *key, bool authentication)
@@ -188,17 +193,13 @@ count_failure(pgpsKey *key, bool authentication)
 	pgpsEntry  *entry;
 	TimestampTz now = GetCurrentTimestamp();
 
-	if (authentication)
+	entry = pgps_entry_acquire(key, PGPS_FIND, now);
+	if (entry == NULL)
 	{
-		entry = pgps_entry_acquire(key, PGPS_FIND, now);
-		if (entry == NULL)
-		{
-			memset(key->appname, 0, sizeof(key->appname));
-			entry = pgps_entry_acquire(key, PGPS_CREATE_IF_ROOM, now);
-		}
+		memset(key->appname, 0, sizeof(key->appname));
+		memset(&key->addr, 0, sizeof(key->addr));
+		entry = pgps_entry_acquire(key, PGPS_CREATE_IF_ROOM, now);
 	}
-	else
-		entry = pgps_entry_acquire(key, PGPS_CREATE, now);
 	if (entry == NULL)
 	{
 		pgps_count_dropped();
@@ -274,7 +275,10 @@ pgps_xact_callback(XactEvent event, void *arg)
 	entry = pgps_entry_acquire(&session_key, PGPS_CREATE, now);
 	if (entry == NULL)
 	{
+		/* still a client backend: the server's figures count it */
 		pgps_count_dropped();
+		pgps_slot_set(NULL);
+		session_state = SESSION_UNKEYED;
 		return;
 	}
 	entry->churn.connections++;
@@ -305,6 +309,11 @@ pgps_session_exit(int code, Datum arg)
 	if (!pgps_loaded() || state == SESSION_UNTRACKED)
 		return;
 
+	if (state == SESSION_UNKEYED)
+	{
+		pgps_slot_clear();
+		return;
+	}
 	if (state == SESSION_PENDING)
 	{
 		/* the database, if InitPostgres got as far as finding it */

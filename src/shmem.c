@@ -546,7 +546,25 @@ pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 	return true;
 }
 
-/* Sift heap[i] down a max-heap of n entries ordered by last_seen */
+/*
+ * Whether entry a should be kept rather than b, when one must go: a key
+ * that only ever failed (no connection, some failed login) goes before any
+ * real key, however recently it failed; then the least recently seen goes.
+ */
+static bool
+keep_before(const pgpsEntry *a, const pgpsEntry *b)
+{
+	bool		a_failed = a->churn.connections == 0 &&
+		a->churn.auth_failures + a->churn.login_failures > 0;
+	bool		b_failed = b->churn.connections == 0 &&
+		b->churn.auth_failures + b->churn.login_failures > 0;
+
+	if (a_failed != b_failed)
+		return b_failed;
+	return a->last_seen > b->last_seen;
+}
+
+/* Sift heap[i] down a max-heap of n entries: its root is the best kept */
 static void
 sift_down(pgpsEntry **heap, int n, int i)
 {
@@ -557,9 +575,9 @@ sift_down(pgpsEntry **heap, int n, int i)
 		int			r = l + 1;
 		pgpsEntry  *tmp;
 
-		if (l < n && heap[l]->last_seen > heap[newest]->last_seen)
+		if (l < n && keep_before(heap[l], heap[newest]))
 			newest = l;
-		if (r < n && heap[r]->last_seen > heap[newest]->last_seen)
+		if (r < n && keep_before(heap[r], heap[newest]))
 			newest = r;
 		if (newest == i)
 			return;
@@ -571,8 +589,9 @@ sift_down(pgpsEntry **heap, int n, int i)
 }
 
 /*
- * Evict the least recently seen keys that have no open connection: a key
- * with a live session is never lost mid-session.  One scan keeps the oldest
+ * Evict the keys that only ever failed, then the least recently seen, of
+ * those that have no open connection: a key with a live session is never
+ * lost mid-session.  One scan keeps the oldest
  * candidates in a max-heap (its root is the newest of them) and removes
  * them all.  Caller holds the lock exclusive.  Runs only when the table is
  * full.
@@ -597,7 +616,7 @@ evict_some(void)
 
 			/* sift up */
 			heap[i] = entry;
-			while (i > 0 && heap[(i - 1) / 2]->last_seen < heap[i]->last_seen)
+			while (i > 0 && keep_before(heap[i], heap[(i - 1) / 2]))
 			{
 				pgpsEntry  *tmp = heap[i];
 
@@ -606,7 +625,7 @@ evict_some(void)
 				i = (i - 1) / 2;
 			}
 		}
-		else if (entry->last_seen < heap[0]->last_seen)
+		else if (keep_before(heap[0], entry))
 		{
 			heap[0] = entry;
 			sift_down(heap, n, 0);
@@ -761,12 +780,15 @@ pgps_entry_foreach(pgpsEntryFn fn, void *arg)
 /*
  * Visit every open session's slot; the caller holds the store lock, so no
  * entry found there can go.  A slot being set or cleared meanwhile is seen
- * with its pid or not at all.
+ * with its pid or not at all.  Returns how many open sessions have no key
+ * (they were established while the table was full of keys with open
+ * connections): they are not visited.
  */
-void
+int
 pgps_slot_foreach(pgpsSlotFn fn, void *arg)
 {
 	int			nslots = pgps_num_slots();
+	int			unkeyed = 0;
 
 	for (int i = 0; i < nslots; i++)
 	{
@@ -780,13 +802,37 @@ pgps_slot_foreach(pgpsSlotFn fn, void *arg)
 		entry = slot->entry;
 		if (entry != NULL)
 			fn(entry, pid, slot->status, slot->proc, arg);
+		else
+			unkeyed++;
 	}
+	return unkeyed;
+}
+
+/* Open client sessions without a key, now (no lock needed: slots only) */
+int
+pgps_unkeyed_sessions(void)
+{
+	int			nslots = pgps_num_slots();
+	int			unkeyed = 0;
+
+	for (int i = 0; i < nslots; i++)
+	{
+		pgpsSlot   *slot = &pgps_state->slots[i];
+
+		if (slot->pid == 0)
+			continue;
+		pg_read_barrier();
+		if (slot->entry == NULL)
+			unkeyed++;
+	}
+	return unkeyed;
 }
 
 /*
  * Publish this backend's session in its slot, so the sampler finds it.
  * Called holding the entry got from pgps_entry_acquire(), when the session
- * is counted as open.
+ * is counted as open, or with NULL for a session that got no key: the
+ * server's figures still count it.
  */
 void
 pgps_slot_set(pgpsEntry *entry)

@@ -83,7 +83,8 @@ extern bool pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 extern void pgps_store_lock(LWLockMode mode);
 extern void pgps_store_unlock(void);
 extern void pgps_entry_foreach(pgpsEntryFn fn, void *arg);
-extern void pgps_slot_foreach(pgpsSlotFn fn, void *arg);
+extern int	pgps_slot_foreach(pgpsSlotFn fn, void *arg);
+extern int	pgps_unkeyed_sessions(void);
 extern void pgps_slot_set(pgpsEntry *entry);
 extern void pgps_slot_clear(void);
 extern void pgps_sample_lock(LWLockMode mode);

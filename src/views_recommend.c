@@ -547,6 +547,8 @@ server(FunctionCallInfo fcinfo, int api)
 	while ((app = hash_seq_search(&status)) != NULL)
 		pgps_server_add_app(&s, &app->demand, &app->advice, app->clients,
 							app->open_connections);
+	/* sessions that got no key (the table was full) hold slots too */
+	s.client_connections += pgps_unkeyed_sessions();
 	s.client_connections_max = stats.peak_sessions;
 	pgps_advise_server(&s, &advice);
 

@@ -25,14 +25,14 @@ my $tcp = 'host=127.0.0.1 dbname=postgres';
 
 # A wrong password is an authentication failure, not a connection.  The
 # client chose its application_name unauthenticated: a name that has no key
-# yet makes none, the failure counts under an empty name.
+# yet makes none, the failure counts under an empty name and no address.
 my ($rc) = run_psql($node, "$tcp user=pwuser password=wrong application_name=badpw",
 	'SELECT 1');
 isnt($rc, 0, 'wrong password refused');
 is( churn_row($mon, '',
-		'datname, usename, auth_failures, connections, login_failures', '127.0.0.1'),
+		'datname, usename, auth_failures, connections, login_failures'),
 	'postgres|pwuser|1|0|0',
-	'wrong password: one authentication failure, under an empty name');
+	'wrong password: one authentication failure, under an empty name and no address');
 is($mon->query_safe(
 		"SELECT count(*) FROM pgpool_stats_connections WHERE application_name = 'badpw'"),
 	'0', 'a failed authentication makes no key for its name');
@@ -52,7 +52,7 @@ for my $i (1 .. 5)
 	run_psql($node, "$tcp user=pwuser password=wrong application_name=guess$i",
 		'SELECT 1');
 }
-is( churn_row($mon, '', 'auth_failures', '127.0.0.1'),
+is( churn_row($mon, '', 'auth_failures'),
 	'6', 'five more names that failed: counted under the empty name');
 is($mon->query_safe(
 		"SELECT count(*) FROM pgpool_stats_connections WHERE application_name LIKE 'guess%'"),
@@ -63,7 +63,9 @@ is($mon->query_safe(
 ($rc) = run_psql($node, "$tcp user=pwuser application_name=nopw", 'SELECT 1');
 isnt($rc, 0, 'no password given');
 
-# Logins that pass authentication and then fail are login failures.
+# Logins that pass authentication and then fail are login failures; with no
+# key of their own (they never connected) they count as failed
+# authentications do, under their database and role with no name.
 ($rc) = run_psql($node, 'dbname=nosuchdb application_name=ghost', 'SELECT 1');
 isnt($rc, 0, 'missing database refused');
 ($rc) = run_psql($node, 'dbname=postgres user=cannot_login application_name=nologin',
@@ -88,14 +90,24 @@ is( churn_row($mon, 'badpw', 'auth_failures, connections, disconnections', '127.
 is($mon->query_safe(
 		"SELECT count(*) FROM pgpool_stats_connections WHERE application_name = 'nopw'"),
 	'0', 'a client hanging up at the password request is not counted');
-is( churn_row($mon, 'ghost', 'datname IS NULL, usename, login_failures, connections'),
-	't|' . $node->safe_psql('postgres', 'SELECT current_user') . '|1|0',
-	'missing database: a login failure, not a connection');
+my $me = $node->safe_psql('postgres', 'SELECT current_user');
+is( $mon->query_safe(
+		"SELECT login_failures || '|' || connections FROM pgpool_stats_connections "
+		  . "WHERE application_name = '' AND datname IS NULL AND usename = '$me'"),
+	'1|0', 'missing database: a login failure, not a connection');
 # the role is refused before the database is looked up: no database known
-is( churn_row($mon, 'nologin', 'datname IS NULL, usename, login_failures, connections'),
-	't|cannot_login|1|0', 'NOLOGIN role: a login failure');
-is( churn_row($mon, 'noconnect', 'datname, usename, login_failures, connections'),
-	'closed|outsider|1|0', 'no CONNECT right: a login failure under that database');
+is( $mon->query_safe(
+		"SELECT login_failures || '|' || connections FROM pgpool_stats_connections "
+		  . "WHERE application_name = '' AND datname IS NULL AND usename = 'cannot_login'"),
+	'1|0', 'NOLOGIN role: a login failure');
+is( $mon->query_safe(
+		"SELECT login_failures || '|' || connections FROM pgpool_stats_connections "
+		  . "WHERE application_name = '' AND datname = 'closed' AND usename = 'outsider'"),
+	'1|0', 'no CONNECT right: a login failure under that database');
+is( $mon->query_safe(
+		"SELECT count(*) FROM pgpool_stats_connections "
+		  . "WHERE application_name IN ('ghost', 'nologin', 'noconnect')"),
+	'0', 'no key for the names of logins that never succeeded');
 
 is(churn_row($mon, 'app_a', 'connections, disconnections'),
 	'2|2', 'app_a over the Unix socket: its own key');
