@@ -220,19 +220,29 @@ close_bucket(TimestampTz now)
 /*
  * A sample is being taken at now: close the bucket being filled if its
  * time is up (or the clock was set back before its start), and count the
- * sample in the bucket.  Caller holds the sample lock.
+ * sample in the bucket.  A history_interval made shorter than the bucket
+ * being filled has left (set with a reload, or read from the statistics
+ * file after a restart) ends it at the next multiple of the new interval:
+ * within one new interval, not up to a day later.  Caller holds the sample
+ * lock.
  */
 void
 pgps_history_tick(TimestampTz now)
 {
+	int64		width = (int64) pgps_history_interval_s * USECS_PER_SEC;
+
+	if (hist->cur_start != 0 && hist->cur_end - now > width)
+		hist->cur_end = Max(now - now % width + width, hist->cur_start);
 	if (now >= hist->cur_end || now < hist->cur_start)
 		close_bucket(now);
 	hist->cur_samples++;
 }
 
 /*
- * Forget the history; the bucket being filled goes on (its parts were reset
- * with the entries).  Caller holds the store lock exclusive.
+ * Forget the history, and end the bucket being filled without keeping it:
+ * its sample count and its parts' sums (reset with the entries) must start
+ * together, or its averages would read low.  The next sample begins a new
+ * bucket.  Caller holds the sample lock and the store lock, exclusive.
  */
 void
 pgps_history_reset(void)
@@ -242,6 +252,9 @@ pgps_history_reset(void)
 	hist->row_tail = hist->row_head;
 	hist->rows_lost = 0;
 	LWLockRelease(hist->lock);
+	hist->cur_start = 0;
+	hist->cur_end = 0;
+	hist->cur_samples = 0;
 }
 
 /* Closed buckets kept, and rows lost for want of room */

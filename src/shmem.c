@@ -657,6 +657,8 @@ pgps_reset_all(void)
 	TimestampTz now = GetCurrentTimestamp();
 	int64		samples;
 
+	/* the bucket being filled is the sampler's: its lock comes first */
+	LWLockAcquire(pgps_state->sample_lock, LW_EXCLUSIVE);
 	LWLockAcquire(pgps_state->lock, LW_EXCLUSIVE);
 	SpinLockAcquire(&pgps_state->mutex);
 	samples = pgps_state->stats.samples_taken;
@@ -686,6 +688,7 @@ pgps_reset_all(void)
 	SpinLockRelease(&pgps_state->mutex);
 
 	LWLockRelease(pgps_state->lock);
+	LWLockRelease(pgps_state->sample_lock);
 }
 
 /*

@@ -83,6 +83,42 @@ for my $enc (qw(LATIN1 WIN1252 LATIN9 WIN1251 KOI8R SJIS EUC_JP))
 	is("$ret|$out|$err", "0|####|####\n____|####|", "$enc client: the ASCII ramp");
 }
 
+# A reset in the middle of a bucket ends it: the buckets after it count
+# their samples and their sums together, so 5 open connections average 5.
+$mon->query_safe('SELECT pgpool_stats_reset()');
+ok( poll_bg($mon, "SELECT count(*) >= 3 FROM pgpool_stats_history WHERE application_name = 'hist'",
+		't'),
+	'buckets after a reset');
+is( $mon->query_safe(q{
+	SELECT bool_and(total_avg = 5 AND total_max = 5) FROM pgpool_stats_history
+	 WHERE application_name = 'hist'}),
+	't', 'every bucket since the reset averages the 5 open connections');
+
+# A shorter history_interval takes effect within one new interval, even
+# after an hour-long bucket has begun.
+$mon->query_safe(q{ALTER SYSTEM SET pgpool_stats.history_interval = '1h'});
+$mon->query_safe('SELECT pg_reload_conf()');
+my $long_since = $mon->query_safe('SELECT now()');
+ok( poll_bg($mon, qq{SELECT count(*) > 0 FROM pgpool_stats_history WHERE bucket_end > '$long_since'},
+		't'),
+	'the 1 s bucket being filled closed');
+# the worker now fills a bucket of an hour; two samples later it surely uses it
+my $taken = $mon->query_safe('SELECT samples_taken FROM pgpool_stats_info');
+ok(poll_bg($mon, "SELECT samples_taken > $taken + 2 FROM pgpool_stats_info", 't'),
+	'the worker samples on');
+$mon->query_safe(q{ALTER SYSTEM SET pgpool_stats.history_interval = '1s'});
+$mon->query_safe('SELECT pg_reload_conf()');
+my $short_since = $mon->query_safe('SELECT now()');
+my $t0 = time;
+ok( poll_bg($mon, qq{
+	SELECT count(*) > 0 FROM pgpool_stats_history
+	 WHERE bucket_end > '$short_since' AND bucket_end - bucket_start > interval '2 s'
+	   AND extract(epoch FROM bucket_start)::bigint % 3600 = 0}, 't'),
+	'back to 1 s: the bucket of the hour closed');
+cmp_ok(time - $t0, '<=', 10, 'within seconds, not an hour');
+$mon->query_safe('ALTER SYSTEM RESET pgpool_stats.history_interval');
+$mon->query_safe('SELECT pg_reload_conf()');
+
 $mon->query_safe(q{
 	SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 	 WHERE application_name = 'hist' AND state = 'active'});
