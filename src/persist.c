@@ -2,8 +2,8 @@
  *
  * persist.c
  *		Statistics across clean restarts: the postmaster writes them to a
- *		file when the server shuts down cleanly and reads them back (and
- *		removes the file) when it starts.
+ *		file when the server shuts down cleanly and reads them back when it
+ *		starts after a clean shutdown.
  *
  * The file, pg_stat/pgpool_stats.stat, is written to a temporary name and
  * renamed durably.  It opens with a header (magic number, format version,
@@ -15,7 +15,12 @@
  * file gives a LOG line and an empty start; one written with other sizes
  * gives what fits.  Nothing is written after a crash or an immediate
  * shutdown (the control file does not say "shut down"), so statistics that
- * a dying backend may have left half-updated never come back.
+ * a dying backend may have left half-updated never come back.  The file
+ * read at start stays until the next clean shutdown replaces it: if that
+ * write fails (a full disk), the next start has the statistics of this one
+ * rather than none.  It is read only when the control file says the server
+ * shut down cleanly, and removed otherwise, so a start after a crash (or the
+ * postmaster's reinitialisation after one) never loads it again.
  *
  *-------------------------------------------------------------------------
  */
@@ -238,10 +243,17 @@ dump_statistics(int code, Datum arg)
 	 * then failed to start exits with 1, and must write the statistics back
 	 * (the control file still says "shut down").
 	 */
-	if (!pgps_save || !pgps_loaded())
+	if (!pgps_loaded())
 		return;
+	if (!pgps_save)
+	{
+		/* nothing to carry over, not even the file read at start */
+		unlink(PGPS_DUMP_FILE);
+		return;
+	}
 	if (!shut_down_cleanly())
 	{
+		unlink(PGPS_DUMP_FILE);
 		ereport(LOG,
 				(errmsg("pgpool_stats: statistics not saved: the server did not shut down cleanly")));
 		return;
@@ -297,7 +309,8 @@ error:
 	ereport(LOG,
 			(errcode_for_file_access(),
 			 errmsg("pgpool_stats: could not write statistics file \"%s\": %m",
-					PGPS_DUMP_FILE ".tmp")));
+					PGPS_DUMP_FILE ".tmp"),
+			 errdetail("The statistics file read at start, if any, is kept: the next start has the statistics of this one's start.")));
 	if (file)
 		FreeFile(file);
 error_unlink:
@@ -625,9 +638,11 @@ apply_dump(const pgpsDumpHeader *h, const DumpBody *body)
 }
 
 /*
- * Read the file back, if there is one, into freshly created shared memory,
- * then remove it.  Called in the postmaster at start.  Never throws: any
- * problem leaves the statistics empty, with a LOG line.
+ * Read the file back, if there is one and the control file says the server
+ * shut down cleanly, into freshly created shared memory; a file that cannot
+ * be used, or one found after a crash, is removed.  Called in the
+ * postmaster at start and after a crash.  Never throws: any problem leaves
+ * the statistics empty, with a LOG line.
  */
 static void
 load_statistics(void)
@@ -644,9 +659,15 @@ load_statistics(void)
 	const char *problem = NULL;
 
 	if (stat(PGPS_DUMP_FILE, &st) != 0)
-		return;					/* no file: a first start, or after a crash */
+		return;					/* no file: a first start */
 	if (!pgps_save)
 		goto done;
+	if (!shut_down_cleanly())
+	{
+		/* written before a crash or an immediate stop: stale */
+		problem = "the server did not shut down cleanly since it was written";
+		goto done;
+	}
 
 	size = (size_t) st.st_size;
 	file = AllocateFile(PGPS_DUMP_FILE, PG_BINARY_R);
@@ -672,8 +693,9 @@ load_statistics(void)
 done:
 	if (file)
 		FreeFile(file);
-	/* gone before it is applied: whatever happens next, it is read once */
-	unlink(PGPS_DUMP_FILE);
+	/* kept only if it is applied: the next clean shutdown replaces it */
+	if (problem != NULL || data == NULL)
+		unlink(PGPS_DUMP_FILE);
 
 	if (problem != NULL)
 		ereport(LOG,
@@ -688,9 +710,10 @@ done:
 }
 
 /*
- * At the first creation of shared memory in the postmaster: load the saved
+ * At each creation of shared memory in the postmaster: load the saved
  * statistics and arrange for them to be saved at shutdown.  After a crash
- * the shared memory is created again, but the file is gone.
+ * the shared memory is created again, and the control file no longer says
+ * the server shut down cleanly: the file is removed, not read.
  */
 void
 pgps_persist_startup(void)

@@ -80,7 +80,7 @@ my $before = $mon->query_safe($row);
 my $history_before = $mon->query_safe($history);
 $mon->quit;
 $node->restart;
-ok(!-e $file, 'the statistics file is removed once loaded');
+ok(-e $file, 'the statistics file stays once loaded, until a clean shutdown replaces it');
 ok($node->log_contains('pgpool_stats: loaded \d+ of \d+ keys and \d+ of \d+ history buckets'),
 	'the load is logged');
 $mon = bg_session($node, 'monitor');
@@ -111,6 +111,26 @@ $mon = bg_session($node, 'monitor');
 $after = $mon->query_safe($row);
 s/\|[^|]*$// for ($after);
 is($after, $before, 'after the failed start every figure is still the same');
+$mon->quit;
+
+# --- a full disk at shutdown: the statistics read at start are kept -------
+# The new file cannot be written (a directory stands where its temporary
+# name goes, as good as a full disk here): the next start has the
+# statistics of this one's start, not none.  Five more connections made
+# meanwhile are lost with the write.
+survivors(5)->quit;
+my $tmp = "$file.tmp";
+mkdir $tmp or die "$tmp: $!";
+$node->stop;
+ok($node->log_contains('pgpool_stats: could not write statistics file'),
+	'the failed write is logged');
+ok(-e $file, 'the file read at start is still there');
+rmdir $tmp or die "$tmp: $!";
+$node->start;
+$mon = bg_session($node, 'monitor');
+$after = $mon->query_safe($row);
+s/\|[^|]*$// for ($after);
+is($after, $before, 'after a failed write the next start has the statistics read at the last start');
 $mon->quit;
 
 # --- a file of pgpool_stats 1.1 (format 3): a library update keeps it all --
@@ -228,11 +248,23 @@ sub rewrite_as_format2
 reload_as(\&rewrite_as_format2, '1.0');
 
 # --- immediate stop: nothing written, an empty start ----------------------
+# The file read at start is still there while the server runs; a crash
+# that kills the postmaster too would leave it behind: put a copy back
+# after the immediate stop, as such a crash would leave it.
+ok(-e $file, 'the file read at start is there while the server runs');
+my $stale = PostgreSQL::Test::Utils::slurp_file($file);
 $node->stop('immediate');
 ok(!-e $file, 'no statistics file after an immediate stop');
-$node->start;
 ok($node->log_contains('pgpool_stats: statistics not saved: the server did not shut down cleanly'),
 	'the reason is logged');
+open my $sfh, '>', $file or die "$file: $!";
+binmode $sfh;
+print $sfh $stale;
+close $sfh;
+$node->start;
+ok($node->log_contains('statistics file "pg_stat/pgpool_stats.stat" ignored: the server did not shut down cleanly since it was written'),
+	'a file left by a crash is not read: the control file does not say "shut down"');
+ok(!-e $file, 'and it is gone');
 $mon = bg_session($node, 'monitor');
 is($mon->query_safe("SELECT count(*) FROM pgpool_stats_connections WHERE application_name = 'survivor'"),
 	'0', 'after an immediate stop the statistics start empty');
