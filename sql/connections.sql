@@ -31,11 +31,24 @@ CREATE ROLE pgps_regress_user;
 SET ROLE pgps_regress_user;
 SELECT pgpool_stats_reset();
 
--- Other roles' rows are shown without application_name and client_addr.
+-- Other roles' rows are shown as pg_stat_activity shows their sessions:
+-- what names them (database, role, application_name), not where they come
+-- from or what they do (client_addr and every figure NULL).
 SELECT count(*) AS rows,
-       bool_and(application_name IS NULL AND client_addr IS NULL) AS hidden,
-       bool_and(open_connections >= 0) AS counts_shown
+       bool_and(application_name IS NOT NULL AND usename IS NOT NULL) AS named,
+       bool_and(client_addr IS NULL AND connections IS NULL AND auth_failures IS NULL
+                AND open_connections IS NULL AND first_seen IS NULL
+                AND last_connect IS NULL) AS figures_hidden,
+       bool_and(stats_reset IS NOT NULL) AS stats_reset_shown
   FROM pgpool_stats_connections;
+SELECT count(*) AS rows,
+       bool_and(application_name IS NOT NULL AND client_addr IS NULL AND total IS NULL
+                AND samples IS NULL AND active_trend IS NULL) AS figures_hidden
+  FROM pgpool_stats_activity;
+SELECT count(*) AS rows,
+       bool_and(application_name IS NOT NULL AND open_connections IS NULL
+                AND verdict IS NULL AND reason IS NULL) AS figures_hidden
+  FROM pgpool_stats_recommendations;
 RESET ROLE;
 
 -- Members of a role see its rows, as in pg_stat_activity.
@@ -44,7 +57,7 @@ SELECT current_user AS me \gset
 GRANT :"me" TO pgps_regress_member;
 SET ROLE pgps_regress_member;
 SELECT count(*) FILTER (WHERE usename = :'me') AS own_rows,
-       count(*) FILTER (WHERE usename = :'me' AND application_name IS NOT NULL) AS shown
+       count(*) FILTER (WHERE usename = :'me' AND connections IS NOT NULL) AS shown
   FROM pgpool_stats_connections;
 RESET ROLE;
 DROP ROLE pgps_regress_member;
@@ -53,7 +66,7 @@ DROP ROLE pgps_regress_member;
 GRANT pg_read_all_stats TO pgps_regress_user;
 SET ROLE pgps_regress_user;
 SELECT count(*) AS rows,
-       bool_and(application_name IS NOT NULL) AS shown
+       bool_and(application_name IS NOT NULL AND connections IS NOT NULL) AS shown
   FROM pgpool_stats_connections;
 RESET ROLE;
 

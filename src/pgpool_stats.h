@@ -359,6 +359,7 @@ extern int32 pgps_history_open_before(const pgpsKey *key, TimestampTz when);
 /* views.c: helpers the SQL functions share */
 extern bool pgps_sees_all_rows(void);
 extern bool pgps_sees_row(bool see_all, Oid userid);
+extern void pgps_hide_figures(bool full, bool *nulls, int from, int ncols);
 extern void pgps_check_columns(TupleDesc tupdesc, int expected);
 extern struct HTAB *pgps_local_hash(const char *name, long nelem, Size keysize,
 									Size entrysize);

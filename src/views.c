@@ -80,9 +80,15 @@ timestamp_or_null(TimestampTz value, bool *isnull)
 }
 
 /*
- * Whether the caller may see the application names and client addresses of
- * other roles' keys: as in pg_stat_activity, superusers and members of
- * pg_read_all_stats may.
+ * Who sees what, as in pg_stat_activity: what names a session there (its
+ * database, role and application_name) every role sees; where it comes from
+ * and what it does (its client address, states, times and counts) only
+ * superusers, members of pg_read_all_stats and members of its role.  So a
+ * row of another role shows its key but its client_addr, and NULL figures:
+ * its failed logins too, so that a failed login reveals nothing a reader
+ * could not see in pg_stat_activity.
+ *
+ * Whether the caller sees every row in full.
  */
 bool
 pgps_sees_all_rows(void)
@@ -98,6 +104,16 @@ bool
 pgps_sees_row(bool see_all, Oid userid)
 {
 	return see_all || has_privs_of_role(GetUserId(), userid);
+}
+
+/* A row not shown in full: its figures, columns from to ncols - 1, NULL */
+void
+pgps_hide_figures(bool full, bool *nulls, int from, int ncols)
+{
+	if (full)
+		return;
+	for (int i = from; i < ncols; i++)
+		nulls[i] = true;
 }
 
 /*
@@ -138,16 +154,11 @@ key_columns(const pgpsKey *key, bool full, Datum *values, bool *nulls)
 {
 	values[0] = ObjectIdGetDatum(key->dbid);
 	values[1] = ObjectIdGetDatum(key->userid);
+	values[2] = CStringGetTextDatum(key->appname);
 	if (full)
-	{
-		values[2] = CStringGetTextDatum(key->appname);
 		values[3] = addr_datum(&key->addr, &nulls[3]);
-	}
 	else
-	{
-		nulls[2] = true;
 		nulls[3] = true;
-	}
 	return 4;
 }
 
@@ -212,6 +223,8 @@ connections_row(const ChurnCopy *copy, bool full, TimestampTz now,
 	values[i] = timestamp_or_null(stats_reset, &nulls[i]);
 	i++;
 	Assert(i == CONNECTIONS_COLS);
+	/* stats_reset is the store's, not the key's */
+	pgps_hide_figures(full, nulls, 4, CONNECTIONS_COLS - 1);
 }
 
 /* Connection churn, one row per key */
@@ -404,6 +417,7 @@ activity_row(const ActivityCopy *a, bool full, const pgpsGlobalStats *stats,
 	if (api_1_1)
 		values[i++] = CStringGetTextDatum(sparkline(t ? t->total : none, ntrend));
 	Assert(i == (api_1_1 ? ACTIVITY_COLS : ACTIVITY_COLS_1_0));
+	pgps_hide_figures(full, nulls, 4, i);
 }
 
 /*
@@ -496,6 +510,9 @@ history(FunctionCallInfo fcinfo, int api)
 			values[i++] = Int32GetDatum(row->connections);
 			values[i++] = Int32GetDatum(row->disconnections);
 			Assert(i == HISTORY_COLS);
+			/* the bucket's times and samples are the ring's, not the key's */
+			pgps_hide_figures(pgps_sees_row(see_all, row->key.userid), nulls,
+							  7, HISTORY_COLS);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

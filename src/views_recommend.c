@@ -477,11 +477,7 @@ recommendations(FunctionCallInfo fcinfo, int api)
 		memset(nulls, 0, sizeof(nulls));
 		values[i++] = ObjectIdGetDatum(app->key.dbid);
 		values[i++] = ObjectIdGetDatum(app->key.userid);
-		if (pgps_sees_row(see_all, app->key.userid))
-			values[i] = CStringGetTextDatum(app->key.appname);
-		else
-			nulls[i] = true;
-		i++;
+		values[i++] = CStringGetTextDatum(app->key.appname);
 		values[i++] = Int32GetDatum(app->clients);
 		values[i++] = Int64GetDatum(app->open_connections);
 		values[i++] = Int32GetDatum(app->peak_active);
@@ -499,6 +495,7 @@ recommendations(FunctionCallInfo fcinfo, int api)
 			values[i++] = BoolGetDatum(app->demand.behind_pooler);
 		}
 		Assert(i == ncols);
+		pgps_hide_figures(pgps_sees_row(see_all, app->key.userid), nulls, 3, ncols);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

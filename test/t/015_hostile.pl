@@ -92,6 +92,48 @@ $_->quit for (@open, @unkeyed);
 ok(poll_bg($mon, 'SELECT client_connections FROM pgpool_stats_server', '1'),
 	'and forgets them when they end');
 
+# Who sees what, as in pg_stat_activity: another role's sessions show
+# their application_name, not their address nor any figure; so a failed
+# login under another role's name shows a reader nothing it could not see
+# in pg_stat_activity.
+$node->safe_psql('postgres', q{
+	SELECT pgpool_stats_reset();
+	CREATE ROLE victim LOGIN;
+	CREATE ROLE snoop LOGIN});
+my $victim = bg_session($node, 'secret-app', extra_params => [ '-U', 'victim' ]);
+my $as_snoop = bg_session($node, 'snoop', extra_params => [ '-U', 'snoop' ]);
+my $seen = q{
+	SELECT application_name || '|' || coalesce(connections::text, 'hidden') || '|'
+		   || coalesce(login_failures::text, 'hidden')
+	  FROM pgpool_stats_connections WHERE usename = 'victim'};
+is( $as_snoop->query_safe(q{
+	SELECT application_name || '|' || (backend_start IS NULL) || '|' || (state IS NULL)
+	  FROM pg_stat_activity WHERE usename = 'victim'}),
+	'secret-app|true|true', 'pg_stat_activity shows another role\'s application_name, not its times or state');
+is($as_snoop->query_safe($seen), 'secret-app|hidden|hidden',
+	'and so do the extension\'s views');
+# the database refuses the role's new sessions: a right guess of its name
+# and a wrong one
+$node->safe_psql('postgres', q{
+	REVOKE CONNECT ON DATABASE postgres FROM PUBLIC;
+	GRANT CONNECT ON DATABASE postgres TO snoop});
+for my $name ('secret-app', 'a-guess')
+{
+	my ($rc, $out, $err) = run_psql($node, "dbname=postgres user=victim application_name=$name", 'SELECT 1');
+	like($err, qr/permission denied for database "postgres"/, "a login as victim under $name refused");
+}
+$node->safe_psql('postgres', 'GRANT CONNECT ON DATABASE postgres TO PUBLIC');
+is( $mon->query_safe(q{
+	SELECT string_agg(application_name || ':' || login_failures, ',' ORDER BY application_name)
+	  FROM pgpool_stats_connections WHERE usename = 'victim'}),
+	':1,secret-app:1', 'a superuser sees the failures: one under the key, one under no name');
+is( $as_snoop->query_safe(q{
+	SELECT string_agg(application_name || ':' || coalesce(login_failures::text, 'hidden'), ','
+					  ORDER BY application_name)
+	  FROM pgpool_stats_connections WHERE usename = 'victim'}),
+	':hidden,secret-app:hidden', 'another role sees names only: no count to confirm a guess by');
+$_->quit for ($victim, $as_snoop);
+
 $mon->quit;
 $node->stop;
 done_testing();
