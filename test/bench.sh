@@ -8,6 +8,7 @@
 #   accuracy      sessions counted against a 1 s poller
 #   memory        shared memory against the README's formula
 #   scaling       samples, bucket closes and connections as keys grow
+#   readers       new-key logins under readers, a reader's memory, eviction
 #   instructions  both paths in callgrind's exact instruction counts
 #
 #   bash test/bench.sh                  full run (BENCH_* variables: see common.sh)

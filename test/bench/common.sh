@@ -5,7 +5,7 @@
 # Options and the knobs they set; BENCH_* variables override the full run.
 #   --quick        one short round of everything: checks the script works
 #   --only A,B     only these parts (default: all, in the order of bench_parts)
-bench_parts=(overhead sampling accuracy memory scaling instructions)
+bench_parts=(overhead sampling accuracy memory scaling readers instructions)
 bench_parse_options()
 {
 	local quick=0 only=""
@@ -29,11 +29,13 @@ bench_parse_options()
 	fi
 	bench_quick=$quick
 	port=${BENCH_PORT:-54339}
+	reader_clients=16 evict_logins=20
 	if [ $quick = 1 ]; then
 		pairs=1 seconds=1 fault_conns=50
 		levels=(10) window=1 cpu_seconds=1
 		accuracy_seconds=3
 		bucket_s=2 key_levels=(10 100) evict_conns=100 evict_pairs=1
+		reader_keys=(1000 20000) login_count=20 login_pairs=2 mem_runs=1
 		n1=100 n2=300 nconn=10
 	else
 		pairs=${BENCH_PAIRS:-7} seconds=${BENCH_SECONDS:-5}
@@ -42,6 +44,7 @@ bench_parse_options()
 		cpu_seconds=${BENCH_CPU_SECONDS:-20}
 		accuracy_seconds=${BENCH_ACCURACY_SECONDS:-20}
 		bucket_s=10 key_levels=(10 1000 10000) evict_conns=200 evict_pairs=10
+		reader_keys=(10000 1000000) login_count=${BENCH_LOGINS:-200} login_pairs=4 mem_runs=3
 		n1=500 n2=2500 nconn=100
 	fi
 }
