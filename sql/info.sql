@@ -31,9 +31,8 @@ ALTER SYSTEM SET pgpool_stats.track_client_addr = maybe;
 -- and a setting that does not exist under the reserved prefix
 SET pgpool_stats.no_such_setting = 1;
 
--- pgpool_stats_memory: the region's parts add up to it.  (From PostgreSQL
--- 19 the hash's header is carved with its keys: its own part is empty.)
-SELECT part, items > 0 AS has_items, item_bytes > 0 OR part = 'hash header' AS sized,
+-- pgpool_stats_memory: the region's parts add up to it.
+SELECT part, items > 0 AS has_items, item_bytes > 0 AS sized,
        bytes >= items * item_bytes AS holds_them
   FROM pgpool_stats_memory;
 SELECT sum(bytes) = (SELECT shmem_bytes FROM pgpool_stats_info) AS adds_up,

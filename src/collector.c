@@ -237,8 +237,8 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 /*
  * At most this many busy sessions of poolers wait for their application's
  * new key in one sample: a client that sets a new name for every request
- * makes keys at a bounded pace, and a sample takes the store lock exclusive
- * a bounded number of times
+ * makes keys at a bounded pace, and a sample takes a partition exclusive a
+ * bounded number of times
  */
 #define PGPS_MAX_NEW_POOLED_KEYS	16
 
@@ -393,7 +393,7 @@ fold_touched(SampleState *ss, int from)
  * never evicts another application's key, as a failed login's never does),
  * then count each session in its application's.  A session whose
  * application gets no key counts for the pooler only.  The caller holds
- * the sample lock, not the store lock.
+ * the sample lock, no partition.
  */
 static void
 count_pending(SampleState *ss)
@@ -483,7 +483,7 @@ typedef struct LiveWalk
 	int			room;
 } LiveWalk;
 
-/* Copy one open session's key and state; under the store lock */
+/* Copy one open session's key and state; under every partition shared */
 static void
 live_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
 		  volatile PGPROC *proc, void *arg)

@@ -64,22 +64,6 @@ pgps_wait_event_named(void)
 #endif
 
 /*
- * A shared hash with an allocator of its own.  PostgreSQL 19 gives
- * HashAllocFunc a second parameter (the HASHCTL's alloc_arg, passed back on
- * every call), and dropped the caller-sized directory (HASHCTL's dsize and
- * max_dsize, HASH_DIRSIZE, hash_select_dirsize, hash_get_shared_size): a
- * new shared table allocates its header and directory through the
- * allocator too, so the header is the first thing carved.  Before 19 the
- * caller places the header, sized by hash_get_shared_size.
- */
-#if PG_VERSION_NUM >= 190000
-#define PGPS_HASH_ALLOC_PARAMS	Size size, void *alloc_arg
-#define PGPS_HASH_HEADER_CARVED 1
-#else
-#define PGPS_HASH_ALLOC_PARAMS	Size size
-#endif
-
-/*
  * Materialized set-returning functions: PostgreSQL 16 renamed 15's
  * SetSingleFuncCall to InitMaterializedSRF.
  */

@@ -132,7 +132,8 @@ typedef struct CloseState
 
 /*
  * One entry at the close of a bucket: its row if it was busy, and its part
- * of the next bucket.  Under the store lock shared and history_lock.
+ * of the next bucket.  Under its partition's lock shared; the row is
+ * written under history_lock, taken after it (the lock order).
  */
 static void
 close_entry(pgpsEntry *entry, void *arg)
@@ -165,20 +166,25 @@ close_entry(pgpsEntry *entry, void *arg)
 
 	if (!busy || !cs->keep)
 		return;
+	LWLockAcquire(hist->lock, LW_EXCLUSIVE);
 	dst = next_row(cs->first_row);
 	if (dst == NULL)
-	{
 		hist->rows_lost++;
-		return;
+	else
+	{
+		memcpy(dst, &row, sizeof(pgpsHistRow));
+		cs->nrows++;
 	}
-	memcpy(dst, &row, sizeof(pgpsHistRow));
-	cs->nrows++;
+	LWLockRelease(hist->lock);
 }
 
 /*
  * Close the bucket being filled (if any) into the ring and begin the one
- * holding now, aligned to a multiple of history_interval.  Caller holds the
- * sample lock.
+ * holding now, aligned to a multiple of history_interval.  The keys are
+ * walked a partition at a time: a login waits at most for one partition's
+ * part of the close.  Its rows are seen by readers only once the bucket
+ * is added, at the end.  Caller holds the sample lock, so there is one
+ * closer at a time and no sample in between.
  */
 static void
 close_bucket(TimestampTz now)
@@ -186,16 +192,17 @@ close_bucket(TimestampTz now)
 	int64		width = (int64) pgps_history_interval_s * USECS_PER_SEC;
 	CloseState	cs;
 
-	pgps_store_lock(LW_SHARED);
 	LWLockAcquire(hist->lock, LW_EXCLUSIVE);
-
 	cs.keep = (hist->cur_start != 0);
 	if (cs.keep && hist->bucket_head - hist->bucket_tail >= pgps_history_size)
 		drop_oldest_bucket();
 	cs.first_row = hist->row_head;
 	cs.nrows = 0;
-	pgps_entry_foreach(close_entry, &cs);
+	LWLockRelease(hist->lock);
 
+	pgps_entry_foreach(close_entry, &cs, true);
+
+	LWLockAcquire(hist->lock, LW_EXCLUSIVE);
 	if (cs.keep)
 	{
 		pgpsHistBucket *bucket = &hist->buckets[hist->bucket_head % pgps_history_size];
@@ -208,9 +215,7 @@ close_bucket(TimestampTz now)
 		bucket->nrows = cs.nrows;
 		hist->bucket_head++;
 	}
-
 	LWLockRelease(hist->lock);
-	pgps_store_unlock();
 
 	hist->cur_start = now - now % width;
 	hist->cur_end = hist->cur_start + width;
@@ -242,7 +247,7 @@ pgps_history_tick(TimestampTz now)
  * Forget the history, and end the bucket being filled without keeping it:
  * its sample count and its parts' sums (reset with the entries) must start
  * together, or its averages would read low.  The next sample begins a new
- * bucket.  Caller holds the sample lock and the store lock, exclusive.
+ * bucket.  Caller holds the sample lock and every partition, exclusive.
  */
 void
 pgps_history_reset(void)

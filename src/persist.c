@@ -287,7 +287,7 @@ dump_statistics(int code, Datum arg)
 	if (!write_crc(&header, sizeof(header), &out))
 		out.file = NULL;
 	else
-		pgps_entry_foreach(dump_entry, &out);
+		pgps_entry_foreach(dump_entry, &out, false);
 	ok = out.file != NULL && write_crc(&history, sizeof(history), &out) &&
 		pgps_history_write(write_crc, &out);
 	FIN_CRC32C(out.crc);

@@ -363,6 +363,10 @@ extern void pgps_hide_figures(bool full, bool *nulls, int from, int ncols);
 extern void pgps_check_columns(TupleDesc tupdesc, int expected);
 extern struct HTAB *pgps_local_hash(const char *name, long nelem, Size keysize,
 									Size entrysize);
+struct ReturnSetInfo;
+extern MemoryContext pgps_row_context(void);
+extern void pgps_put_row(struct ReturnSetInfo *rsinfo, MemoryContext row_context,
+						 Datum *values, bool *nulls);
 
 /* conn_hooks.c */
 extern void pgps_install_conn_hooks(void);

@@ -3,16 +3,19 @@
  * shmem.c
  *		Shared memory of pgpool_stats: its request and start-up, the global
  *		statistics, and the key store (the hash of entries, eviction, reset,
- *		snapshots, and the session slots the sampler reads).
+ *		the readers' streams, and the session slots the sampler reads).
  *
- * Locking (src/README has the whole order): look-ups and walks hold the
- * store lock shared; insertion, eviction and reset hold it exclusive, and
- * then touch statistics without the entries' spinlocks, since no one else
- * can be updating one.  An entry with open connections is never removed,
- * so a slot's entry pointer stays valid while the session lives.  Nothing
- * here throws while holding a lock, and nothing is slow but the eviction
- * scan, which runs only when the table is full and then frees a twentieth
- * of it.
+ * Locking (src/README has the whole order): the store is split into
+ * PGPS_PARTITIONS partitions by the low bits of a key's hash, each under an
+ * LWLock of its own.  Look-ups and walks hold a partition shared, one at a
+ * time; insertion and eviction hold it exclusive and touch statistics
+ * without the entries' spinlocks, since no one else can be updating one.
+ * The sampler and a reset hold every partition (pgps_store_lock).  An entry
+ * with open connections is never removed, and entries never move, so a
+ * slot's entry pointer stays valid while the session lives.  Nothing here
+ * throws while holding a lock, and nothing is slow but the eviction scan,
+ * bounded by PGPS_EVICT_SCAN keys, which runs only when the table is full
+ * and then frees a twentieth of what it scanned.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,7 +26,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/backend_status.h"
-#include "utils/hsearch.h"
+#include "common/hashfn.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -38,7 +41,8 @@
 typedef struct pgpsSlot
 {
 	volatile int pid;			/* 0: no session */
-	pgpsEntry  *entry;			/* its key's entry; kept while it is open */
+	pgpsEntry  *entry;			/* its key's entry (NULL: it got none); kept
+								 * while it is open */
 	struct PGPROC *proc;		/* for the wait event */
 	struct PgBackendStatus *status; /* for the state */
 } pgpsSlot;
@@ -46,91 +50,88 @@ typedef struct pgpsSlot
 /*
  * The shared state, split by what protects each part.  The ring of the
  * history is history.c's, in the region after the slots.
+ *
+ * The key store is a hash table of max_entries entries, fixed at start,
+ * with chained buckets, split into PGPS_PARTITIONS partitions by the low
+ * bits of a key's hash, each under an LWLock of its own, as the server's
+ * buffer mapping table is: a key's bucket and its chain belong to its
+ * partition.  Readers walk one partition at a time, so a login that needs
+ * a new key waits at most for one partition's copy, whatever the table's
+ * size and the number of readers.
  */
 typedef struct pgpsSharedState
 {
 	/* set at creation, read-only after */
-	LWLock	   *lock;			/* the store's layout */
 	LWLock	   *sample_lock;	/* held by whoever takes a sample */
+	LWLock	   *part_locks[PGPS_PARTITIONS];
 	pgpsSlot   *slots;			/* pgps_num_slots() of them */
+	int32	   *buckets;		/* nbuckets chain heads, entry numbers */
+	pgpsEntry  *entries;		/* max_entries of them */
+	uint32		nbuckets;		/* a power of two, at least PGPS_PARTITIONS */
+	int32		nentries_max;	/* max_entries at creation */
+
+	/* under each partition's lock, exclusive to write */
+	int32		part_count[PGPS_PARTITIONS];	/* keys in it */
 
 	slock_t		mutex;			/* protects the following fields only: */
 	pgpsGlobalStats stats;
 	int			worker_pid;		/* 0: not running */
 	int			worker_interval_ms; /* sample_interval the worker uses */
-
-	/*
-	 * The tail of the region the hash's memory is carved from: written in
-	 * the postmaster at creation and, if ever, under the store lock held
-	 * exclusive.
-	 */
-	Size		carve_start;	/* bytes from the start of this struct */
-	Size		carve_size;		/* bytes */
-	Size		carve_used;		/* bytes */
-	Size		hash_header;	/* where dynahash put the hash's header, if
-								 * it carved it (compat.h); 0: not yet */
+	int32		free_head;		/* first free entry, chained by next; -1 */
+	int32		nentries;		/* keys in use */
+	int32		evict_cursor;	/* partition the next eviction starts at */
 } pgpsSharedState;
 
 static pgpsSharedState *pgps_state = NULL;
-static HTAB *pgps_hash = NULL;
 
 /*
- * How many keys one eviction scan frees: a twentieth of the table, as
+ * How many keys one eviction frees: a twentieth of the keys it scans, as
  * pg_stat_statements does, so that a client putting a new name in every
- * connection pays for a scan of the table once in that many connections, at
- * any max_entries.  The candidates' array is allocated once, at start, so
+ * connection pays for a scan once in that many connections.  A scan covers
+ * the whole table up to PGPS_EVICT_SCAN keys (at the default max_entries
+ * it is exact: the least recently seen of the table go), and beyond that
+ * whole partitions in turn, from a cursor that goes round the table, until
+ * it has seen that many: the stall of the login that evicts, and of the
+ * logins that need those partitions meanwhile, is bounded whatever
+ * max_entries is.  The candidates' array is allocated once, at start, so
  * that eviction allocates nothing in the connection path.
  */
 #define PGPS_EVICT_SHARE	20
+#define PGPS_EVICT_SCAN		10000
 
 static pgpsEntry **evict_heap = NULL;
-static int	evict_want = 0;
-
-static void evict_some(void);
-static void *carve_alloc(PGPS_HASH_ALLOC_PARAMS);
-
-/* Alignment slack of the carved allocations: a few segments and one block */
-#define PGPS_CARVE_SLACK	1024
+static int	evict_cap = 0;
 
 /*
  * All of pgpool_stats' shared memory is one named region ("pgpool_stats" in
  * pg_shmem_allocations): the shared state, the session slots, the history
- * ring, the hash table's header and directory, then the space its segments
- * and entries are carved from.  One region makes the figure in
- * pgpool_stats_info checkable, and pgpool_stats_memory shows its parts.
+ * ring, the buckets of the key store, then its entries.  One region makes
+ * the figure in pgpool_stats_info checkable, and pgpool_stats_memory shows
+ * its parts.
  */
 typedef struct pgpsLayout
 {
 	Size		slots;			/* offsets from the start of the region */
 	Size		history;
-	Size		hash_header;
-	Size		carve;
+	Size		buckets;
+	Size		entries;
 	Size		total;			/* size of the region */
+	uint32		nbuckets;
 } pgpsLayout;
 
-/*
- * The hash's options, and the bytes its header and directory take before
- * the carved space: none where dynahash carves them itself (compat.h).
- */
-static Size
-hash_header_size(HASHCTL *info, int *flags)
+/* Buckets of the key store: a power of two, one per key at least */
+static uint32
+store_buckets(int max_entries)
 {
-	memset(info, 0, sizeof(HASHCTL));
-	info->keysize = sizeof(pgpsKey);
-	info->entrysize = sizeof(pgpsEntry);
-	info->alloc = carve_alloc;
-#ifdef PGPS_HASH_HEADER_CARVED
-	*flags = HASH_ELEM | HASH_BLOBS | HASH_SHARED_MEM | HASH_ALLOC;
-	return 0;
-#else
-	info->dsize = info->max_dsize = hash_select_dirsize(pgps_max_entries);
-	*flags = HASH_ELEM | HASH_BLOBS | HASH_SHARED_MEM | HASH_ALLOC | HASH_DIRSIZE;
-	return MAXALIGN(hash_get_shared_size(info, *flags));
-#endif
+	uint32		n = PGPS_PARTITIONS;
+
+	while (n < (uint32) max_entries)
+		n <<= 1;
+	return n;
 }
 
 static void
-compute_layout(pgpsLayout *layout, HASHCTL *info, int *flags)
+compute_layout(pgpsLayout *layout)
 {
 	Size		off = MAXALIGN(sizeof(pgpsSharedState));
 
@@ -138,12 +139,11 @@ compute_layout(pgpsLayout *layout, HASHCTL *info, int *flags)
 	off = add_size(off, MAXALIGN(mul_size(pgps_num_slots(), sizeof(pgpsSlot))));
 	layout->history = off;
 	off = add_size(off, MAXALIGN(pgps_history_shmem_size()));
-	layout->hash_header = off;
-	off = add_size(off, hash_header_size(info, flags));
-	layout->carve = off;
-	/* the hash's segments and entries, with slack for alignment */
-	off = add_size(off, hash_estimate_size(pgps_max_entries, sizeof(pgpsEntry)));
-	layout->total = add_size(off, PGPS_CARVE_SLACK);
+	layout->nbuckets = store_buckets(pgps_max_entries);
+	layout->buckets = off;
+	off = add_size(off, MAXALIGN(mul_size(layout->nbuckets, sizeof(int32))));
+	layout->entries = off;
+	layout->total = add_size(off, mul_size(pgps_max_entries, sizeof(pgpsEntry)));
 }
 
 /* Shared memory needed at the current settings: what pgpool_stats_info shows */
@@ -151,10 +151,8 @@ Size
 pgps_shmem_size(void)
 {
 	pgpsLayout	layout;
-	HASHCTL		info;
-	int			flags;
 
-	compute_layout(&layout, &info, &flags);
+	compute_layout(&layout);
 	return layout.total;
 }
 
@@ -166,11 +164,9 @@ void
 pgps_memory_parts(pgpsMemoryPart *parts)
 {
 	pgpsLayout	layout;
-	HASHCTL		info;
-	int			flags;
 	int			i = 0;
 
-	compute_layout(&layout, &info, &flags);
+	compute_layout(&layout);
 	parts[i++] = (pgpsMemoryPart) {
 		"shared state", 1, sizeof(pgpsSharedState), layout.slots
 	};
@@ -181,7 +177,7 @@ pgps_memory_parts(pgpsMemoryPart *parts)
 	/* the ring's own state and alignment count with its buckets */
 	parts[i++] = (pgpsMemoryPart) {
 		"history buckets", pgps_history_size, sizeof(pgpsHistBucket),
-		layout.hash_header - layout.history -
+		layout.buckets - layout.history -
 		(int64) pgps_history_rows * sizeof(pgpsHistRow)
 	};
 	parts[i++] = (pgpsMemoryPart) {
@@ -189,12 +185,12 @@ pgps_memory_parts(pgpsMemoryPart *parts)
 		(int64) pgps_history_rows * sizeof(pgpsHistRow)
 	};
 	parts[i++] = (pgpsMemoryPart) {
-		"hash header", 1, layout.carve - layout.hash_header,
-		layout.carve - layout.hash_header
+		"key buckets", layout.nbuckets, sizeof(int32),
+		layout.entries - layout.buckets
 	};
 	parts[i++] = (pgpsMemoryPart) {
 		"keys", pgps_max_entries, sizeof(pgpsEntry),
-		layout.total - layout.carve
+		layout.total - layout.entries
 	};
 	Assert(i == PGPS_MEMORY_PARTS);
 }
@@ -206,53 +202,28 @@ pgps_num_slots(void)
 	return MaxBackends;
 }
 
-/*
- * Allocator of the hash's segments and entries, from the region's tail.
- * Called by dynahash at creation (postmaster) and, if ever, under the
- * exclusive lock; returns NULL when the region is used up, which dynahash
- * turns into a failed HASH_ENTER_NULL.
- */
-static void *
-carve_alloc(PGPS_HASH_ALLOC_PARAMS)
-{
-	void	   *result;
-
-	size = MAXALIGN(size);
-	if (pgps_state->carve_used + size > pgps_state->carve_size)
-		return NULL;
-	result = (char *) pgps_state + pgps_state->carve_start + pgps_state->carve_used;
-	/* dynahash allocates a new table's header first: remember where */
-	if (pgps_state->hash_header == 0)
-		pgps_state->hash_header = pgps_state->carve_start + pgps_state->carve_used;
-	pgps_state->carve_used += size;
-	return result;
-}
-
 /* Ask for the shared memory and the locks; called at preload time only */
 void
 pgps_shmem_request(void)
 {
 	RequestAddinShmemSpace(pgps_shmem_size());
-	RequestNamedLWLockTranche("pgpool_stats", 3);
+	RequestNamedLWLockTranche("pgpool_stats", PGPS_LOCKS);
 }
 
 /*
- * Create or attach to the shared state, the history and the hash.  Runs in
- * the postmaster at start and after every crash reinitialisation, which
- * starts empty.
+ * Create or attach to the shared state, the history and the key store.
+ * Runs in the postmaster at start and after every crash reinitialisation,
+ * which starts empty.
  */
 void
 pgps_shmem_startup(void)
 {
 	bool		found;
-	HASHCTL		info;
-	int			flags;
 	pgpsLayout	layout;
 	char	   *base;
 	LWLock	   *history_lock = NULL;
 
 	pgps_state = NULL;
-	pgps_hash = NULL;
 
 	/*
 	 * Once per process: the postmaster's copy is inherited by every backend
@@ -260,14 +231,14 @@ pgps_shmem_startup(void)
 	 */
 	if (evict_heap == NULL)
 	{
-		evict_want = Max(1, pgps_max_entries / PGPS_EVICT_SHARE);
+		evict_cap = Max(1, pgps_max_entries / PGPS_EVICT_SHARE);
 		evict_heap = MemoryContextAlloc(TopMemoryContext,
-										evict_want * sizeof(pgpsEntry *));
+										evict_cap * sizeof(pgpsEntry *));
 	}
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 
-	compute_layout(&layout, &info, &flags);
+	compute_layout(&layout);
 	pgps_state = ShmemInitStruct("pgpool_stats", layout.total, &found);
 	base = (char *) pgps_state;
 	if (!found)
@@ -276,28 +247,25 @@ pgps_shmem_startup(void)
 		LWLockPadded *locks = GetNamedLWLockTranche("pgpool_stats");
 
 		memset(pgps_state, 0, layout.history);
-		pgps_state->lock = &locks[0].lock;
-		pgps_state->sample_lock = &locks[1].lock;
+		pgps_state->sample_lock = &locks[PGPS_LOCK_SAMPLE].lock;
+		history_lock = &locks[PGPS_LOCK_HISTORY].lock;
+		for (int p = 0; p < PGPS_PARTITIONS; p++)
+			pgps_state->part_locks[p] = &locks[PGPS_LOCK_PARTITIONS + p].lock;
 		pgps_state->slots = (pgpsSlot *) (base + layout.slots);
+		pgps_state->buckets = (int32 *) (base + layout.buckets);
+		pgps_state->entries = (pgpsEntry *) (base + layout.entries);
+		pgps_state->nbuckets = layout.nbuckets;
+		pgps_state->nentries_max = pgps_max_entries;
+		for (uint32 b = 0; b < layout.nbuckets; b++)
+			pgps_state->buckets[b] = -1;
+		/* the free list, in order: entry i links to i + 1 */
+		for (int i = 0; i < pgps_max_entries; i++)
+			pgps_state->entries[i].next = (i + 1 < pgps_max_entries) ? i + 1 : -1;
+		pgps_state->free_head = pgps_max_entries > 0 ? 0 : -1;
 		SpinLockInit(&pgps_state->mutex);
 		pgps_state->stats.stats_reset = GetCurrentTimestamp();
-		pgps_state->carve_start = layout.carve;
-		pgps_state->carve_size = layout.total - layout.carve;
-		pgps_state->carve_used = 0;
-		history_lock = &locks[2].lock;
 	}
-	else
-		flags |= HASH_ATTACH;
 	pgps_history_shmem_init(base + layout.history, found, history_lock);
-
-#ifdef PGPS_HASH_HEADER_CARVED
-	/* made: dynahash carves its header; attached: where it was carved */
-	Assert(!found || pgps_state->hash_header != 0);
-	info.hctl = found ? (HASHHDR *) (base + pgps_state->hash_header) : NULL;
-#else
-	info.hctl = (HASHHDR *) (base + layout.hash_header);
-#endif
-	pgps_hash = hash_create("pgpool_stats hash", pgps_max_entries, &info, flags);
 
 	LWLockRelease(AddinShmemInitLock);
 
@@ -309,7 +277,7 @@ pgps_shmem_startup(void)
 bool
 pgps_loaded(void)
 {
-	return pgps_state != NULL && pgps_hash != NULL;
+	return pgps_state != NULL;
 }
 
 /*
@@ -417,106 +385,234 @@ pgps_sample_unlock(void)
 	LWLockRelease(pgps_state->sample_lock);
 }
 
-/* The store lock, for a walk of the entries or the slots */
+/* The partition of a key's hash, and its lock */
+static inline int
+part_of(uint32 hash)
+{
+	return (int) (hash & (PGPS_PARTITIONS - 1));
+}
+
+static inline LWLock *
+part_lock(int part)
+{
+	return pgps_state->part_locks[part];
+}
+
+/* The hash of a key, which is compared and hashed as raw bytes */
+static inline uint32
+key_hash(const pgpsKey *key)
+{
+	return hash_bytes((const unsigned char *) key, sizeof(pgpsKey));
+}
+
+/*
+ * Every partition's lock, in ascending order (the lock order), for a walk
+ * that needs the whole store still: the sampler's walk of the slots, a
+ * reset.  Taking them costs a few microseconds.
+ */
 void
 pgps_store_lock(LWLockMode mode)
 {
-	LWLockAcquire(pgps_state->lock, mode);
+	for (int p = 0; p < PGPS_PARTITIONS; p++)
+		LWLockAcquire(part_lock(p), mode);
 }
 
 void
 pgps_store_unlock(void)
 {
-	LWLockRelease(pgps_state->lock);
+	for (int p = PGPS_PARTITIONS - 1; p >= 0; p--)
+		LWLockRelease(part_lock(p));
 }
 
-/* The statistics of a new entry, whose key is in place */
+/* The statistics of a new entry, whose key, hash and part are in place */
 static void
 init_entry(pgpsEntry *entry, TimestampTz now, int64 samples_taken)
 {
-	memset((char *) entry + sizeof(pgpsKey), 0,
-		   sizeof(pgpsEntry) - sizeof(pgpsKey));
+	Size		from = offsetof(pgpsEntry, mutex);
+
+	memset((char *) entry + from, 0, sizeof(pgpsEntry) - from);
 	SpinLockInit(&entry->mutex);
 	entry->last_seen = now;
 	entry->churn.first_seen = now;
 	entry->activity.window_start_no = samples_taken;
 }
 
+/* The entry of a key in its partition, whose lock the caller holds */
+static pgpsEntry *
+find_entry(const pgpsKey *key, uint32 hash)
+{
+	int32		i = pgps_state->buckets[hash & (pgps_state->nbuckets - 1)];
+
+	while (i >= 0)
+	{
+		pgpsEntry  *entry = &pgps_state->entries[i];
+
+		if (entry->hash == hash && memcmp(&entry->key, key, sizeof(pgpsKey)) == 0)
+			return entry;
+		i = entry->next;
+	}
+	return NULL;
+}
+
+/*
+ * A free entry for a key, linked into its bucket; NULL when the table is
+ * full.  The caller holds the key's partition exclusive.
+ */
+static pgpsEntry *
+insert_entry(const pgpsKey *key, uint32 hash)
+{
+	int32		i;
+	pgpsEntry  *entry;
+	int32	   *head;
+
+	SpinLockAcquire(&pgps_state->mutex);
+	i = pgps_state->free_head;
+	if (i >= 0)
+	{
+		pgps_state->free_head = pgps_state->entries[i].next;
+		pgps_state->nentries++;
+	}
+	SpinLockRelease(&pgps_state->mutex);
+	if (i < 0)
+		return NULL;
+
+	entry = &pgps_state->entries[i];
+	memcpy(&entry->key, key, sizeof(pgpsKey));
+	entry->hash = hash;
+	head = &pgps_state->buckets[hash & (pgps_state->nbuckets - 1)];
+	entry->next = *head;
+	*head = i;
+	pgps_state->part_count[part_of(hash)]++;
+	return entry;
+}
+
+/*
+ * Unlink an entry from its bucket and give it back to the free list.  The
+ * caller holds its partition exclusive; no other entry moves.
+ */
+static void
+remove_entry(pgpsEntry *entry)
+{
+	int32		i = (int32) (entry - pgps_state->entries);
+	int32	   *link = &pgps_state->buckets[entry->hash & (pgps_state->nbuckets - 1)];
+
+	while (*link != i)
+	{
+		Assert(*link >= 0);
+		link = &pgps_state->entries[*link].next;
+	}
+	*link = entry->next;
+	pgps_state->part_count[part_of(entry->hash)]--;
+
+	SpinLockAcquire(&pgps_state->mutex);
+	entry->next = pgps_state->free_head;
+	pgps_state->free_head = i;
+	pgps_state->nentries--;
+	SpinLockRelease(&pgps_state->mutex);
+}
+
+/*
+ * Visit every entry of one partition, whose lock the caller holds: its
+ * buckets are those whose number has the partition's low bits.
+ */
+static void
+part_foreach(int part, pgpsEntryFn fn, void *arg)
+{
+	for (uint32 b = (uint32) part; b < pgps_state->nbuckets; b += PGPS_PARTITIONS)
+	{
+		int32		i = pgps_state->buckets[b];
+
+		while (i >= 0)
+		{
+			pgpsEntry  *entry = &pgps_state->entries[i];
+
+			/* the next link first: fn may remove the entry */
+			i = entry->next;
+			fn(entry, arg);
+		}
+	}
+}
+
+static void evict_some(void);
+
 /*
  * Find the entry of a key, creating it if the mode allows: PGPS_FIND never
  * creates, PGPS_CREATE_IF_ROOM creates only while the table has room, and
  * PGPS_CREATE evicts idle keys to make room; a new entry is first seen at
  * now, the time of the event that makes it.  On success the entry is
- * returned with the store lock held (shared for a found entry, exclusive
- * for a new one) and its spinlock held: update its statistics, then
- * pgps_entry_release() it.  Returns NULL with no lock held when the key has
- * no entry and none could be made.
+ * returned with its partition's lock held (shared for a found entry,
+ * exclusive for a new one) and its spinlock held: update its statistics,
+ * then pgps_entry_release() it.  Returns NULL with no lock held when the
+ * key has no entry and none could be made.
  *
  * Called from the connection path: never throws, never waits on anything
- * but the LWLock.
+ * but the partition's LWLock (and, to evict, a bounded scan).
  */
 pgpsEntry *
 pgps_entry_acquire(const pgpsKey *key, pgpsCreateMode mode, TimestampTz now)
 {
+	uint32		hash = key_hash(key);
+	LWLock	   *lock = part_lock(part_of(hash));
 	pgpsEntry  *entry;
-	bool		found;
 
-	LWLockAcquire(pgps_state->lock, LW_SHARED);
-	entry = (pgpsEntry *) hash_search(pgps_hash, key, HASH_FIND, NULL);
+	LWLockAcquire(lock, LW_SHARED);
+	entry = find_entry(key, hash);
 	if (entry != NULL)
 	{
 		SpinLockAcquire(&entry->mutex);
 		return entry;
 	}
-	LWLockRelease(pgps_state->lock);
+	LWLockRelease(lock);
 	if (mode == PGPS_FIND)
 		return NULL;
 
-	LWLockAcquire(pgps_state->lock, LW_EXCLUSIVE);
+	/* twice at most: the room one eviction makes may go to others first */
+	for (int attempt = 0;; attempt++)
+	{
+		LWLockAcquire(lock, LW_EXCLUSIVE);
+		entry = find_entry(key, hash);
+		if (entry == NULL)
+		{
+			entry = insert_entry(key, hash);
+			if (entry != NULL)
+			{
+				int64		samples;
 
-	/* The table's own size limit is soft for shared hashes; ours is not. */
-	if (hash_get_num_entries(pgps_hash) >= pgps_max_entries &&
-		mode == PGPS_CREATE)
+				SpinLockAcquire(&pgps_state->mutex);
+				samples = pgps_state->stats.samples_taken;
+				SpinLockRelease(&pgps_state->mutex);
+				init_entry(entry, now, samples);
+			}
+		}
+		if (entry != NULL)
+		{
+			SpinLockAcquire(&entry->mutex);
+			return entry;
+		}
+		LWLockRelease(lock);
+		if (mode != PGPS_CREATE || attempt == 1)
+			return NULL;
 		evict_some();
-
-	entry = NULL;
-	if (hash_get_num_entries(pgps_hash) < pgps_max_entries)
-		entry = (pgpsEntry *) hash_search(pgps_hash, key, HASH_ENTER_NULL,
-										  &found);
-	if (entry == NULL)
-	{
-		LWLockRelease(pgps_state->lock);
-		return NULL;
 	}
-	if (!found)
-	{
-		int64		samples;
-
-		SpinLockAcquire(&pgps_state->mutex);
-		samples = pgps_state->stats.samples_taken;
-		SpinLockRelease(&pgps_state->mutex);
-		init_entry(entry, now, samples);
-	}
-	SpinLockAcquire(&entry->mutex);
-	return entry;
 }
 
 /*
- * The entry of a key, or NULL; the caller holds the store lock, in either
- * mode, and takes the entry's spinlock itself if it reads its statistics.
+ * The entry of a key, or NULL; the caller holds every partition's lock
+ * (pgps_store_lock), in either mode, and takes the entry's spinlock itself
+ * if it reads its statistics.
  */
 pgpsEntry *
 pgps_entry_find_locked(const pgpsKey *key)
 {
-	return (pgpsEntry *) hash_search(pgps_hash, key, HASH_FIND, NULL);
+	return find_entry(key, key_hash(key));
 }
 
-/* Release an entry got from pgps_entry_acquire(): its spinlock, the lock */
+/* Release an entry got from pgps_entry_acquire(): its spinlock, its lock */
 void
 pgps_entry_release(pgpsEntry *entry)
 {
 	SpinLockRelease(&entry->mutex);
-	LWLockRelease(pgps_state->lock);
+	LWLockRelease(part_lock(part_of(entry->hash)));
 }
 
 /*
@@ -529,13 +625,13 @@ pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 				   const pgpsChurn *churn, const pgpsActivity *activity,
 				   const pgpsBucketPart *bucket)
 {
+	uint32		hash = key_hash(key);
 	pgpsEntry  *entry;
-	bool		found;
 
-	if (hash_get_num_entries(pgps_hash) >= pgps_max_entries)
+	if (find_entry(key, hash) != NULL)
 		return false;
-	entry = hash_search(pgps_hash, key, HASH_ENTER_NULL, &found);
-	if (entry == NULL || found)
+	entry = insert_entry(key, hash);
+	if (entry == NULL)
 		return false;
 	init_entry(entry, last_seen, 0);
 	entry->churn = *churn;
@@ -588,60 +684,123 @@ sift_down(pgpsEntry **heap, int n, int i)
 	}
 }
 
+/* The candidates of one eviction scan: a max-heap of the worst kept */
+typedef struct EvictScan
+{
+	pgpsEntry **heap;
+	int			want;
+	int			n;
+} EvictScan;
+
+static void
+evict_candidate(pgpsEntry *entry, void *arg)
+{
+	EvictScan  *es = (EvictScan *) arg;
+	pgpsEntry **heap = es->heap;
+
+	if (entry->churn.open_connections > 0)
+		return;
+	if (es->n < es->want)
+	{
+		int			i = es->n++;
+
+		/* sift up */
+		heap[i] = entry;
+		while (i > 0 && keep_before(heap[i], heap[(i - 1) / 2]))
+		{
+			pgpsEntry  *tmp = heap[i];
+
+			heap[i] = heap[(i - 1) / 2];
+			heap[(i - 1) / 2] = tmp;
+			i = (i - 1) / 2;
+		}
+	}
+	else if (keep_before(heap[0], entry))
+	{
+		heap[0] = entry;
+		sift_down(heap, es->n, 0);
+	}
+}
+
 /*
  * Evict the keys that only ever failed, then the least recently seen, of
- * those that have no open connection: a key with a live session is never
- * lost mid-session.  One scan keeps the oldest
- * candidates in a max-heap (its root is the newest of them) and removes
- * them all.  Caller holds the lock exclusive.  Runs only when the table is
- * full.
+ * those that have no open connection (a key with a live session is never
+ * lost mid-session), a twentieth of the keys scanned.  The scan covers the
+ * whole table up to PGPS_EVICT_SCAN keys, else consecutive partitions from
+ * the cursor until it has seen that many (see PGPS_EVICT_SCAN), each held
+ * exclusive, taken in ascending order.  Called with no lock held.
  */
 static void
 evict_some(void)
 {
-	pgpsEntry **heap = evict_heap;
-	int			want = evict_want;
-	int			n = 0;
-	HASH_SEQ_STATUS status;
-	pgpsEntry  *entry;
+	bool		window[PGPS_PARTITIONS] = {0};
+	int			start;
+	int			nparts;
+	int64		scanned = 0;
+	int32		nentries;
+	EvictScan	es;
 
-	hash_seq_init(&status, pgps_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
+	SpinLockAcquire(&pgps_state->mutex);
+	nentries = pgps_state->nentries;
+	if (nentries <= PGPS_EVICT_SCAN)
+		nparts = PGPS_PARTITIONS;
+	else
 	{
-		if (entry->churn.open_connections > 0)
-			continue;
-		if (n < want)
-		{
-			int			i = n++;
+		int32		per = Max(nentries / PGPS_PARTITIONS, 1);
 
-			/* sift up */
-			heap[i] = entry;
-			while (i > 0 && keep_before(heap[i], heap[(i - 1) / 2]))
-			{
-				pgpsEntry  *tmp = heap[i];
-
-				heap[i] = heap[(i - 1) / 2];
-				heap[(i - 1) / 2] = tmp;
-				i = (i - 1) / 2;
-			}
-		}
-		else if (keep_before(heap[0], entry))
-		{
-			heap[0] = entry;
-			sift_down(heap, n, 0);
-		}
+		nparts = Min((PGPS_EVICT_SCAN + per - 1) / per, PGPS_PARTITIONS);
 	}
+	start = pgps_state->evict_cursor;
+	pgps_state->evict_cursor = (start + nparts) % PGPS_PARTITIONS;
+	SpinLockRelease(&pgps_state->mutex);
+
+	for (int k = 0; k < nparts; k++)
+		window[(start + k) % PGPS_PARTITIONS] = true;
+	for (int p = 0; p < PGPS_PARTITIONS; p++)
+		if (window[p])
+		{
+			LWLockAcquire(part_lock(p), LW_EXCLUSIVE);
+			scanned += pgps_state->part_count[p];
+		}
+
+	es.heap = evict_heap;
+	es.want = (int) Min(Max(scanned / PGPS_EVICT_SHARE, 1), evict_cap);
+	es.n = 0;
+	for (int p = 0; p < PGPS_PARTITIONS; p++)
+		if (window[p])
+			part_foreach(p, evict_candidate, &es);
 
 	/* removing an entry moves no other, so the pointers stay good */
-	for (int i = 0; i < n; i++)
-		hash_search(pgps_hash, &heap[i]->key, HASH_REMOVE, NULL);
+	for (int i = 0; i < es.n; i++)
+		remove_entry(es.heap[i]);
 
-	if (n > 0)
+	for (int p = PGPS_PARTITIONS - 1; p >= 0; p--)
+		if (window[p])
+			LWLockRelease(part_lock(p));
+
+	if (es.n > 0)
 	{
 		SpinLockAcquire(&pgps_state->mutex);
-		pgps_state->stats.evicted += n;
+		pgps_state->stats.evicted += es.n;
 		SpinLockRelease(&pgps_state->mutex);
 	}
+}
+
+/* One entry at a reset: gone, unless it has open connections */
+static void
+reset_entry(pgpsEntry *entry, void *arg)
+{
+	const TimestampTz *now = (const TimestampTz *) arg;
+	int32		open = entry->churn.open_connections;
+	int64		samples = pgps_state->stats.samples_taken;
+
+	if (open == 0)
+	{
+		remove_entry(entry);
+		return;
+	}
+	init_entry(entry, *now, samples);
+	entry->churn.open_connections = open;
 }
 
 /*
@@ -652,31 +811,15 @@ evict_some(void)
 void
 pgps_reset_all(void)
 {
-	HASH_SEQ_STATUS status;
-	pgpsEntry  *entry;
 	TimestampTz now = GetCurrentTimestamp();
-	int64		samples;
 
 	/* the bucket being filled is the sampler's: its lock comes first */
 	LWLockAcquire(pgps_state->sample_lock, LW_EXCLUSIVE);
-	LWLockAcquire(pgps_state->lock, LW_EXCLUSIVE);
-	SpinLockAcquire(&pgps_state->mutex);
-	samples = pgps_state->stats.samples_taken;
-	SpinLockRelease(&pgps_state->mutex);
+	pgps_store_lock(LW_EXCLUSIVE);
 
-	hash_seq_init(&status, pgps_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
-	{
-		int32		open = entry->churn.open_connections;
-
-		if (open == 0)
-		{
-			hash_search(pgps_hash, &entry->key, HASH_REMOVE, NULL);
-			continue;
-		}
-		init_entry(entry, now, samples);
-		entry->churn.open_connections = open;
-	}
+	/* samples_taken changes only under the sample lock, held here */
+	for (int p = 0; p < PGPS_PARTITIONS; p++)
+		part_foreach(p, reset_entry, &now);
 
 	pgps_history_reset();
 
@@ -687,70 +830,95 @@ pgps_reset_all(void)
 	pgps_state->stats.stats_reset = now;
 	SpinLockRelease(&pgps_state->mutex);
 
-	LWLockRelease(pgps_state->lock);
+	pgps_store_unlock();
 	LWLockRelease(pgps_state->sample_lock);
 }
 
+/* One partition's copies, as pgps_entry_stream() takes them */
+typedef struct StreamCopy
+{
+	char	   *buf;
+	Size		size;
+	pgpsCopyFn	copy;
+	int			n;
+} StreamCopy;
+
+static void
+stream_copy(pgpsEntry *entry, void *arg)
+{
+	StreamCopy *sc = (StreamCopy *) arg;
+
+	SpinLockAcquire(&entry->mutex);
+	sc->copy(sc->buf + sc->n * sc->size, entry);
+	SpinLockRelease(&entry->mutex);
+	sc->n++;
+}
+
 /*
- * Copy what a reader needs of every entry: copy() is called on each, under
- * its spinlock, to fill an element of size bytes of an array allocated in
- * the current memory context; *count gets its length.  Readers build their
- * tuples from the copy, after every lock is released.  With
- * PGPS_SNAP_CONSISTENT the copy is taken under the sample lock, and *stats
- * gets the global statistics of the same moment: no sample falls between
- * them, so the statistics and the sample count agree.  Otherwise *stats (if
- * given) is copied after.
+ * Give a reader what it needs of every entry, a partition at a time: under
+ * the partition's lock shared, copy() fills an element of size bytes for
+ * each of its entries (under the entry's spinlock); with the lock released,
+ * emit() gets each copy.  The copies of one partition are all a reader
+ * holds at once, whatever the table's size: its memory is bounded by what
+ * it returns, and a login that needs a new key waits at most for one
+ * partition's copy.  *stats (if given) gets the global statistics first,
+ * for emit() to use.  With PGPS_SNAP_CONSISTENT the whole walk is under the
+ * sample lock shared: no sample falls between *stats and any copy, so the
+ * statistics and the sample count agree.  A key added or removed during
+ * the walk may be seen or not.
  */
-void *
-pgps_entry_snapshot(Size size, pgpsCopyFn copy, int flags, long *count,
-					pgpsGlobalStats *stats)
+void
+pgps_entry_stream(Size size, pgpsCopyFn copy, pgpsEmitFn emit, void *arg,
+				  int flags, pgpsGlobalStats *stats)
 {
 	bool		consistent = (flags & PGPS_SNAP_CONSISTENT) != 0;
-	HASH_SEQ_STATUS status;
-	pgpsEntry  *entry;
-	char	   *result;
-	long		room;
-	long		n = 0;
+	StreamCopy	sc;
+	int32		room = 0;
 
 	Assert(!consistent || stats != NULL);
+	sc.buf = NULL;
+	sc.size = size;
+	sc.copy = copy;
 
-	/*
-	 * Allocate before taking the locks (a million keys can be over a
-	 * gigabyte), and again in the rare case that keys were added meanwhile.
-	 */
-	room = pgps_entry_count();
-	for (;;)
-	{
-		result = MemoryContextAllocHuge(CurrentMemoryContext,
-										mul_size(Max(room, 1), size));
-		if (consistent)
-			LWLockAcquire(pgps_state->sample_lock, LW_SHARED);
-		LWLockAcquire(pgps_state->lock, LW_SHARED);
-		if (hash_get_num_entries(pgps_hash) <= room)
-			break;
-		room = hash_get_num_entries(pgps_hash);
-		LWLockRelease(pgps_state->lock);
-		if (consistent)
-			LWLockRelease(pgps_state->sample_lock);
-		pfree(result);
-	}
-
-	hash_seq_init(&status, pgps_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
-	{
-		SpinLockAcquire(&entry->mutex);
-		copy(result + n * size, entry);
-		SpinLockRelease(&entry->mutex);
-		n++;
-	}
-	LWLockRelease(pgps_state->lock);
+	/* an error (an interrupt, out of memory) releases the locks with it */
+	if (consistent)
+		LWLockAcquire(pgps_state->sample_lock, LW_SHARED);
 	if (stats)
 		*stats = pgps_stats_copy();
+	for (int p = 0; p < PGPS_PARTITIONS; p++)
+	{
+		int32		count;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/* allocate before taking the lock, again if it grew meanwhile */
+		for (;;)
+		{
+			count = pgps_state->part_count[p];
+			if (count > room)
+			{
+				if (sc.buf)
+					pfree(sc.buf);
+				room = count + count / 4 + 16;
+				sc.buf = MemoryContextAllocHuge(CurrentMemoryContext,
+												mul_size(room, size));
+			}
+			LWLockAcquire(part_lock(p), LW_SHARED);
+			if (pgps_state->part_count[p] <= room)
+				break;
+			LWLockRelease(part_lock(p));
+		}
+		sc.n = 0;
+		part_foreach(p, stream_copy, &sc);
+		LWLockRelease(part_lock(p));
+
+		for (int i = 0; i < sc.n; i++)
+			emit(sc.buf + i * size, arg);
+	}
 	if (consistent)
 		LWLockRelease(pgps_state->sample_lock);
-
-	*count = n;
-	return result;
+	if (sc.buf)
+		pfree(sc.buf);
 }
 
 /* Number of keys in use */
@@ -759,29 +927,32 @@ pgps_entry_count(void)
 {
 	long		n;
 
-	LWLockAcquire(pgps_state->lock, LW_SHARED);
-	n = hash_get_num_entries(pgps_hash);
-	LWLockRelease(pgps_state->lock);
+	SpinLockAcquire(&pgps_state->mutex);
+	n = pgps_state->nentries;
+	SpinLockRelease(&pgps_state->mutex);
 	return n;
 }
 
 /*
- * Visit every entry; the caller holds the store lock (either mode), or is
- * the postmaster writing the file after every other process is gone.
+ * Visit every entry, a partition at a time, each under its lock held
+ * shared when locked; unlocked only the postmaster may walk, writing the
+ * file once every other process is gone.
  */
 void
-pgps_entry_foreach(pgpsEntryFn fn, void *arg)
+pgps_entry_foreach(pgpsEntryFn fn, void *arg, bool locked)
 {
-	HASH_SEQ_STATUS status;
-	pgpsEntry  *entry;
-
-	hash_seq_init(&status, pgps_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		fn(entry, arg);
+	for (int p = 0; p < PGPS_PARTITIONS; p++)
+	{
+		if (locked)
+			LWLockAcquire(part_lock(p), LW_SHARED);
+		part_foreach(p, fn, arg);
+		if (locked)
+			LWLockRelease(part_lock(p));
+	}
 }
 
 /*
- * Visit every open session's slot; the caller holds the store lock, so no
+ * Visit every open session's slot; the caller holds every partition, so no
  * entry found there can go.  A slot being set or cleared meanwhile is seen
  * with its pid or not at all.  Returns how many open sessions have no key
  * (they were established while the table was full of keys with open

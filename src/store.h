@@ -5,9 +5,9 @@
  *		functions that find, create, walk, copy and restore entries, for the
  *		files that read or write them.
  *
- * Locking (the whole order is in src/README): the store's LWLock protects
- * the hash's layout, each entry's spinlock its statistics.  The functions
- * below say which they take; none throws while holding one.
+ * Locking (the whole order is in src/README): each partition's LWLock
+ * protects the layout of its buckets, each entry's spinlock its statistics.
+ * The functions below say which they take; none throws while holding one.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,7 +27,10 @@ struct PGPROC;
  */
 typedef struct pgpsEntry
 {
-	pgpsKey		key;			/* hash key; must be first */
+	pgpsKey		key;			/* compared and hashed as raw bytes */
+	uint32		hash;			/* of the key: its bucket and partition */
+	int32		next;			/* the next entry in its bucket's chain, or
+								 * in the free list; -1: none */
 	slock_t		mutex;			/* protects everything below but scratch */
 	TimestampTz last_seen;		/* last event of any kind, for eviction */
 	pgpsChurn	churn;
@@ -36,7 +39,7 @@ typedef struct pgpsEntry
 
 	/*
 	 * The sample being taken (collector.c): written and read only by whoever
-	 * holds the sample lock, under the store lock, without the spinlock.
+	 * holds the sample lock, under the entry's partition, without the spinlock.
 	 */
 	int64		scratch_no;		/* sample number the scratch belongs to */
 	pgpsCounts	scratch;
@@ -56,25 +59,40 @@ typedef enum pgpsCreateMode
 	PGPS_CREATE					/* create, evicting idle keys if full */
 } pgpsCreateMode;
 
-/* Flags of pgps_entry_snapshot */
+/*
+ * The store's partitions, each under an LWLock of its own (a power of two,
+ * as the server's NUM_BUFFER_PARTITIONS), and the extension's LWLocks: the
+ * sample lock, the history's, then one per partition.
+ */
+#define PGPS_PARTITIONS			64
+#define PGPS_LOCK_SAMPLE		0
+#define PGPS_LOCK_HISTORY		1
+#define PGPS_LOCK_PARTITIONS	2
+#define PGPS_LOCKS				(PGPS_LOCK_PARTITIONS + PGPS_PARTITIONS)
+
+/* Flags of pgps_entry_stream */
 #define PGPS_SNAP_CONSISTENT	0x01	/* under the sample lock: no sample
 										 * falls between the copy and *stats */
 
 /* Copies what a reader needs of one entry; called under its spinlock */
 typedef void (*pgpsCopyFn) (void *dst, const pgpsEntry *entry);
-/* Visits one entry; called under the store lock, not the spinlock */
+/* Takes one copy; called with no lock held */
+typedef void (*pgpsEmitFn) (const void *copy, void *arg);
+/* Visits one entry; called under its partition's lock, not the spinlock */
 typedef void (*pgpsEntryFn) (pgpsEntry *entry, void *arg);
-/* Visits one open session's slot; called under the store lock */
+/* Visits one open session's slot; called under every partition's lock */
 typedef void (*pgpsSlotFn) (pgpsEntry *entry, int pid,
 							volatile struct PgBackendStatus *status,
 							volatile struct PGPROC *proc, void *arg);
 
-extern pgpsEntry *pgps_entry_acquire(const pgpsKey *key, pgpsCreateMode mode,
-									 TimestampTz now);
-extern void pgps_entry_release(pgpsEntry *entry);
+/* exported: the benchmark's key filler (test/bench/fill) calls them */
+extern PGDLLEXPORT pgpsEntry *pgps_entry_acquire(const pgpsKey *key,
+												 pgpsCreateMode mode,
+												 TimestampTz now);
+extern PGDLLEXPORT void pgps_entry_release(pgpsEntry *entry);
 extern pgpsEntry *pgps_entry_find_locked(const pgpsKey *key);
-extern void *pgps_entry_snapshot(Size size, pgpsCopyFn copy, int flags,
-								 long *count, pgpsGlobalStats *stats);
+extern void pgps_entry_stream(Size size, pgpsCopyFn copy, pgpsEmitFn emit,
+							  void *arg, int flags, pgpsGlobalStats *stats);
 extern long pgps_entry_count(void);
 extern bool pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 							   const pgpsChurn *churn,
@@ -82,7 +100,7 @@ extern bool pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 							   const pgpsBucketPart *bucket);
 extern void pgps_store_lock(LWLockMode mode);
 extern void pgps_store_unlock(void);
-extern void pgps_entry_foreach(pgpsEntryFn fn, void *arg);
+extern void pgps_entry_foreach(pgpsEntryFn fn, void *arg, bool locked);
 extern int	pgps_slot_foreach(pgpsSlotFn fn, void *arg);
 extern int	pgps_unkeyed_sessions(void);
 extern void pgps_slot_set(pgpsEntry *entry);

@@ -227,36 +227,71 @@ connections_row(const ChurnCopy *copy, bool full, TimestampTz now,
 	pgps_hide_figures(full, nulls, 4, CONNECTIONS_COLS - 1);
 }
 
-/* Connection churn, one row per key */
+/*
+ * A row context for a view that emits one row per key: each row's values
+ * are made in it and it is reset after the row is stored, so the memory a
+ * view takes is bounded by what it returns (the tuplestore spills to disk
+ * past work_mem), not by the table.
+ */
+MemoryContext
+pgps_row_context(void)
+{
+	return AllocSetContextCreate(CurrentMemoryContext, "pgpool_stats row",
+								 ALLOCSET_SMALL_SIZES);
+}
+
+/* Store one row made in the row context, then empty the context */
+void
+pgps_put_row(ReturnSetInfo *rsinfo, MemoryContext row_context,
+			 Datum *values, bool *nulls)
+{
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	MemoryContextReset(row_context);
+}
+
+/* What every key's row of pgpool_stats_connections is made with */
+typedef struct ConnectionsEmit
+{
+	ReturnSetInfo *rsinfo;
+	MemoryContext row_context;
+	bool		see_all;
+	TimestampTz now;
+	pgpsGlobalStats stats;
+} ConnectionsEmit;
+
+static void
+connections_emit(const void *copy, void *arg)
+{
+	ConnectionsEmit *ce = (ConnectionsEmit *) arg;
+	const ChurnCopy *c = (const ChurnCopy *) copy;
+	Datum		values[CONNECTIONS_COLS];
+	bool		nulls[CONNECTIONS_COLS];
+	MemoryContext old = MemoryContextSwitchTo(ce->row_context);
+
+	memset(nulls, 0, sizeof(nulls));
+	connections_row(c, pgps_sees_row(ce->see_all, c->key.userid), ce->now,
+					ce->stats.stats_reset, values, nulls);
+	MemoryContextSwitchTo(old);
+	pgps_put_row(ce->rsinfo, ce->row_context, values, nulls);
+}
+
+/* Connection churn, one row per key, streamed a partition at a time */
 static Datum
 connections(FunctionCallInfo fcinfo, int api)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ChurnCopy  *copies;
-	pgpsGlobalStats stats;
-	long		count;
-	long		n;
-	bool		see_all;
-	TimestampTz now = GetCurrentTimestamp();
+	ConnectionsEmit ce;
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
-	pgps_check_columns(rsinfo->setDesc, CONNECTIONS_COLS);
-	see_all = pgps_sees_all_rows();
+	ce.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pgps_check_columns(ce.rsinfo->setDesc, CONNECTIONS_COLS);
+	ce.see_all = pgps_sees_all_rows();
+	ce.now = GetCurrentTimestamp();
+	ce.row_context = pgps_row_context();
 
-	copies = pgps_entry_snapshot(sizeof(ChurnCopy), copy_churn, 0, &count,
-								 &stats);
-	for (n = 0; n < count; n++)
-	{
-		Datum		values[CONNECTIONS_COLS];
-		bool		nulls[CONNECTIONS_COLS];
-
-		memset(nulls, 0, sizeof(nulls));
-		connections_row(&copies[n], pgps_sees_row(see_all, copies[n].key.userid),
-						now, stats.stats_reset, values, nulls);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	pfree(copies);
+	pgps_entry_stream(sizeof(ChurnCopy), copy_churn, connections_emit, &ce, 0,
+					  &ce.stats);
+	MemoryContextDelete(ce.row_context);
 	return (Datum) 0;
 }
 
@@ -424,40 +459,54 @@ activity_row(const ActivityCopy *a, bool full, const pgpsGlobalStats *stats,
  * State counts and their statistics, one row per key, with the columns of
  * the calling SQL's version (1.1 adds total_trend)
  */
+/* What every key's row of pgpool_stats_activity is made with */
+typedef struct ActivityEmit
+{
+	ReturnSetInfo *rsinfo;
+	MemoryContext row_context;
+	bool		see_all;
+	bool		api_1_1;
+	HTAB	   *trend;
+	int			ntrend;
+	pgpsGlobalStats stats;
+} ActivityEmit;
+
+static void
+activity_emit(const void *copy, void *arg)
+{
+	ActivityEmit *ae = (ActivityEmit *) arg;
+	const ActivityCopy *a = (const ActivityCopy *) copy;
+	Datum		values[ACTIVITY_COLS];
+	bool		nulls[ACTIVITY_COLS];
+	MemoryContext old = MemoryContextSwitchTo(ae->row_context);
+
+	memset(nulls, 0, sizeof(nulls));
+	activity_row(a, pgps_sees_row(ae->see_all, a->key.userid), &ae->stats,
+				 ae->trend, ae->ntrend, ae->api_1_1, values, nulls);
+	MemoryContextSwitchTo(old);
+	pgps_put_row(ae->rsinfo, ae->row_context, values, nulls);
+}
+
 static Datum
 activity(FunctionCallInfo fcinfo, int api)
 {
-	bool		api_1_1 = (api >= PGPS_API_1_1);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ActivityCopy *copies;
-	pgpsGlobalStats stats;
-	HTAB	   *trend;
-	int			ntrend;
-	long		count;
-	long		n;
-	bool		see_all;
+	ActivityEmit ae;
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
-	pgps_check_columns(rsinfo->setDesc,
-					   api_1_1 ? ACTIVITY_COLS : ACTIVITY_COLS_1_0);
-	see_all = pgps_sees_all_rows();
+	ae.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ae.api_1_1 = (api >= PGPS_API_1_1);
+	pgps_check_columns(ae.rsinfo->setDesc,
+					   ae.api_1_1 ? ACTIVITY_COLS : ACTIVITY_COLS_1_0);
+	ae.see_all = pgps_sees_all_rows();
+	/* the history's part first: no partition is held while it is read */
+	ae.trend = trend_table(&ae.ntrend);
+	ae.row_context = pgps_row_context();
 
 	/* no sample in between: the statistics and the sample count agree */
-	copies = pgps_entry_snapshot(sizeof(ActivityCopy), copy_activity,
-								 PGPS_SNAP_CONSISTENT, &count, &stats);
-	trend = trend_table(&ntrend);
-
-	for (n = 0; n < count; n++)
-	{
-		Datum		values[ACTIVITY_COLS];
-		bool		nulls[ACTIVITY_COLS];
-
-		memset(nulls, 0, sizeof(nulls));
-		activity_row(&copies[n], pgps_sees_row(see_all, copies[n].key.userid),
-					 &stats, trend, ntrend, api_1_1, values, nulls);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	pgps_entry_stream(sizeof(ActivityCopy), copy_activity, activity_emit, &ae,
+					  PGPS_SNAP_CONSISTENT, &ae.stats);
+	MemoryContextDelete(ae.row_context);
 	return (Datum) 0;
 }
 

@@ -376,7 +376,7 @@ find_leaks(HTAB *apps, TimestampTz now)
 		key = app_key(&lb->key);
 		app = hash_search(apps, &key, HASH_FIND, NULL);
 		if (app == NULL)
-			continue;			/* a key made since the snapshot */
+			continue;			/* a key made since the walk */
 		/* the instance with the most connections left behind */
 		d = &app->demand;
 		if (lb->sessions <= d->leaked_connections)
@@ -395,36 +395,66 @@ find_leaks(HTAB *apps, TimestampTz now)
  * current memory context.  *stats gets the global statistics the figures
  * go with.
  */
+/* What the keys' copies are gathered into, a partition at a time */
+typedef struct GatherEmit
+{
+	HTAB	   *apps;
+	const pgpsGlobalStats *stats;	/* filled before the first copy */
+	KeyPart    *pooled;			/* the keys a pooler lent or was lent
+								 * through, for count_pooled_apps */
+	long		npooled;
+	long		room;
+} GatherEmit;
+
+static void
+gather_emit(const void *copy, void *arg)
+{
+	GatherEmit *ge = (GatherEmit *) arg;
+	const KeyPart *k = (const KeyPart *) copy;
+	App		   *app;
+	bool		found;
+
+	app = hash_search(ge->apps, &k->app, HASH_ENTER, &found);
+	if (!found)
+		memset((char *) app + sizeof(AppKey), 0, sizeof(App) - sizeof(AppKey));
+	add_key(app, k, ge->stats->samples_taken);
+	if (k->lent_samples == 0 && k->pooled_samples == 0)
+		return;
+	if (ge->npooled == ge->room)
+	{
+		ge->room = Max(ge->room * 2, 16);
+		ge->pooled = ge->pooled == NULL
+			? palloc(ge->room * sizeof(KeyPart))
+			: repalloc_huge(ge->pooled, ge->room * sizeof(KeyPart));
+	}
+	ge->pooled[ge->npooled++] = *k;
+}
+
 static HTAB *
 gather_apps(pgpsGlobalStats *stats)
 {
+	GatherEmit	ge;
 	HTAB	   *apps;
-	KeyPart    *keys;
-	long		count;
-	long		n;
 	HASH_SEQ_STATUS status;
 	App		   *app;
 	TimestampTz now = GetCurrentTimestamp();
 	int64		open_total = 0;
 	double		spare;
 
-	keys = pgps_entry_snapshot(sizeof(KeyPart), copy_key_part,
-							   PGPS_SNAP_CONSISTENT, &count, stats);
-
-	apps = pgps_local_hash("pgpool_stats applications", 64, sizeof(AppKey),
-						   sizeof(App));
-
-	for (n = 0; n < count; n++)
-	{
-		bool		found;
-
-		app = hash_search(apps, &keys[n].app, HASH_ENTER, &found);
-		if (!found)
-			memset((char *) app + sizeof(AppKey), 0, sizeof(App) - sizeof(AppKey));
-		add_key(app, &keys[n], stats->samples_taken);
-	}
-	count_pooled_apps(apps, keys, count);
-	pfree(keys);
+	/*
+	 * One entry per application, and a copy of only the keys of poolers:
+	 * what it takes is bounded by what it returns, not by the table.
+	 */
+	memset(&ge, 0, sizeof(ge));
+	ge.apps = pgps_local_hash("pgpool_stats applications", 64, sizeof(AppKey),
+							  sizeof(App));
+	ge.stats = stats;
+	pgps_entry_stream(sizeof(KeyPart), copy_key_part, gather_emit, &ge,
+					  PGPS_SNAP_CONSISTENT, stats);
+	apps = ge.apps;
+	count_pooled_apps(apps, ge.pooled, ge.npooled);
+	if (ge.pooled)
+		pfree(ge.pooled);
 
 	/* the server's free slots now, within which a full pool may grow */
 	hash_seq_init(&status, apps);
