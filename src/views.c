@@ -24,6 +24,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inet.h"
 #include "utils/memutils.h"
@@ -298,6 +299,19 @@ connections(FunctionCallInfo fcinfo, int api)
 PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_connections, connections)
 
 /*
+ * Whether the client receives UTF-8.  Read from the setting, not from
+ * pg_get_client_encoding(): a parallel worker has the leader's setting but
+ * sends in the database encoding, and the leader converts for the client.
+ */
+static bool
+client_is_utf8(void)
+{
+	const char *name = GetConfigOption("client_encoding", true, false);
+
+	return name != NULL && pg_char_to_encoding(name) == PG_UTF8;
+}
+
+/*
  * The sparkline of one key: its max_active in each of the trend buckets,
  * scaled to its own maximum, one character a bucket: block characters when
  * both the database and the client use UTF-8, an ASCII ramp otherwise (a
@@ -312,8 +326,7 @@ sparkline(const int32 *values, int n)
 		"\u2585", "\u2586", "\u2587", "\u2588"
 	};
 	static const char ascii[] = "_.-:=+*#";
-	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8 &&
-						pg_get_client_encoding() == PG_UTF8);
+	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8 && client_is_utf8());
 	StringInfoData buf;
 	int32		max = 0;
 	int			i;
@@ -522,11 +535,13 @@ history(FunctionCallInfo fcinfo, int api)
 	int			nbuckets;
 	int			b;
 	bool		see_all;
+	MemoryContext row_context;
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
 	pgps_check_columns(rsinfo->setDesc, HISTORY_COLS);
 	see_all = pgps_sees_all_rows();
+	row_context = pgps_row_context();
 
 	buckets = pgps_history_snapshot(0, &nbuckets, &rows);
 	for (b = 0; b < nbuckets; b++)
@@ -540,6 +555,7 @@ history(FunctionCallInfo fcinfo, int api)
 			Datum		values[HISTORY_COLS];
 			bool		nulls[HISTORY_COLS];
 			int			i = 0;
+			MemoryContext old = MemoryContextSwitchTo(row_context);
 
 			memset(nulls, 0, sizeof(nulls));
 			values[i++] = TimestampTzGetDatum(buckets[b].start);
@@ -562,9 +578,11 @@ history(FunctionCallInfo fcinfo, int api)
 			/* the bucket's times and samples are the ring's, not the key's */
 			pgps_hide_figures(pgps_sees_row(see_all, row->key.userid), nulls,
 							  7, HISTORY_COLS);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			MemoryContextSwitchTo(old);
+			pgps_put_row(rsinfo, row_context, values, nulls);
 		}
 	}
+	MemoryContextDelete(row_context);
 	return (Datum) 0;
 }
 

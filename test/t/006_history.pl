@@ -73,15 +73,27 @@ is( $mon->query_safe(
 	'total_trend of its one connection, open in every bucket: four full blocks');
 
 # A client that cannot receive the block characters gets the ASCII ramp,
-# never "has no equivalent in encoding".
+# never "has no equivalent in encoding"; also when a parallel worker runs
+# the function (it sends in the database encoding, the leader converts).
+my $parallel = $node->pg_version >= 16 ? 'debug_parallel_query' : 'force_parallel_mode';
 for my $enc (qw(LATIN1 WIN1252 LATIN9 WIN1251 KOI8R SJIS EUC_JP))
 {
-	my ($ret, $out, $err) = $node->psql('postgres', qq{
-		SET client_encoding = '$enc';
-		SELECT active_trend || '|' || total_trend FROM pgpool_stats_activity
-		 WHERE application_name IN ('hist', 'idler') ORDER BY application_name});
-	is("$ret|$out|$err", "0|####|####\n____|####|", "$enc client: the ASCII ramp");
+	for my $mode ('off', 'on')
+	{
+		my ($ret, $out, $err) = $node->psql('postgres', qq{
+			SET client_encoding = '$enc';
+			SET $parallel = $mode;
+			SELECT active_trend || '|' || total_trend FROM pgpool_stats_activity
+			 WHERE application_name IN ('hist', 'idler') ORDER BY application_name});
+		is("$ret|$out|$err", "0|####|####\n____|####|", "$enc client, $parallel $mode: the ASCII ramp");
+	}
 }
+# and a UTF-8 client gets the blocks from a parallel worker too
+is( $mon->query_safe(qq{
+	SET $parallel = on;
+	SELECT active_trend FROM pgpool_stats_activity WHERE application_name = 'hist';
+	RESET $parallel}),
+	"\xe2\x96\x88" x 4, "UTF8 client, $parallel on: the blocks");
 
 # A reset in the middle of a bucket ends it: the buckets after it count
 # their samples and their sums together, so 5 open connections average 5.
