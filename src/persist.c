@@ -16,11 +16,12 @@
  * gives what fits.  Nothing is written after a crash or an immediate
  * shutdown (the control file does not say "shut down"), so statistics that
  * a dying backend may have left half-updated never come back.  The file
- * read at start stays until the next clean shutdown replaces it: if that
- * write fails (a full disk), the next start has the statistics of this one
- * rather than none.  It is read only when the control file says the server
- * shut down cleanly, and removed otherwise, so a start after a crash (or the
- * postmaster's reinitialisation after one) never loads it again.
+ * read at start is renamed pgpool_stats.stat.loaded, a name never read at a
+ * start (and removed at every start and every unclean exit): a clean
+ * shutdown removes it once the new file is written, or, if that write fails
+ * (a full disk), puts it back under its name, so the next start has the
+ * statistics of this one's start rather than none.  A file is read only
+ * when the control file says the server shut down cleanly.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,6 +46,8 @@
 #include "store.h"
 
 #define PGPS_DUMP_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/pgpool_stats.stat"
+/* the file read at start, while the server runs: never read again */
+#define PGPS_LOADED_FILE	PGPS_DUMP_FILE ".loaded"
 #define PGPS_DUMP_MAGIC		0x50475053	/* "PGPS" */
 
 /*
@@ -248,12 +251,12 @@ dump_statistics(int code, Datum arg)
 	if (!pgps_save)
 	{
 		/* nothing to carry over, not even the file read at start */
-		unlink(PGPS_DUMP_FILE);
+		unlink(PGPS_LOADED_FILE);
 		return;
 	}
 	if (!shut_down_cleanly())
 	{
-		unlink(PGPS_DUMP_FILE);
+		unlink(PGPS_LOADED_FILE);
 		ereport(LOG,
 				(errmsg("pgpool_stats: statistics not saved: the server did not shut down cleanly")));
 		return;
@@ -287,7 +290,7 @@ dump_statistics(int code, Datum arg)
 	if (!write_crc(&header, sizeof(header), &out))
 		out.file = NULL;
 	else
-		pgps_entry_foreach(dump_entry, &out, false);
+		pgps_entry_foreach(dump_entry, NULL, &out, false);
 	ok = out.file != NULL && write_crc(&history, sizeof(history), &out) &&
 		pgps_history_write(write_crc, &out);
 	FIN_CRC32C(out.crc);
@@ -303,6 +306,7 @@ dump_statistics(int code, Datum arg)
 	/* fsyncs the file and the directory: the rename survives a crash */
 	if (durable_rename(PGPS_DUMP_FILE ".tmp", PGPS_DUMP_FILE, LOG) != 0)
 		goto error_unlink;
+	unlink(PGPS_LOADED_FILE);
 	return;
 
 error:
@@ -315,6 +319,8 @@ error:
 		FreeFile(file);
 error_unlink:
 	unlink(PGPS_DUMP_FILE ".tmp");
+	/* the file read at start, back under its name: better than nothing */
+	(void) durable_rename(PGPS_LOADED_FILE, PGPS_DUMP_FILE, DEBUG1);
 }
 
 /* The counts of a header, within what a file can hold */
@@ -658,6 +664,8 @@ load_statistics(void)
 	pg_crc32c	stored;
 	const char *problem = NULL;
 
+	/* one read at a start that never shut down cleanly: stale */
+	unlink(PGPS_LOADED_FILE);
 	if (stat(PGPS_DUMP_FILE, &st) != 0)
 		return;					/* no file: a first start */
 	if (!pgps_save)
@@ -693,8 +701,14 @@ load_statistics(void)
 done:
 	if (file)
 		FreeFile(file);
-	/* kept only if it is applied: the next clean shutdown replaces it */
+	/*
+	 * Applied, it is kept under another name, never read at a start: the
+	 * next clean shutdown removes it once its new file is written, or puts
+	 * it back if that write fails.  Anything else goes.
+	 */
 	if (problem != NULL || data == NULL)
+		unlink(PGPS_DUMP_FILE);
+	else if (durable_rename(PGPS_DUMP_FILE, PGPS_LOADED_FILE, LOG) != 0)
 		unlink(PGPS_DUMP_FILE);
 
 	if (problem != NULL)

@@ -80,7 +80,8 @@ my $before = $mon->query_safe($row);
 my $history_before = $mon->query_safe($history);
 $mon->quit;
 $node->restart;
-ok(-e $file, 'the statistics file stays once loaded, until a clean shutdown replaces it');
+ok(!-e $file && -e "$file.loaded",
+	'once loaded the statistics file is kept under a name never read at a start');
 ok($node->log_contains('pgpool_stats: loaded \d+ of \d+ keys and \d+ of \d+ history buckets'),
 	'the load is logged');
 $mon = bg_session($node, 'monitor');
@@ -124,7 +125,7 @@ mkdir $tmp or die "$tmp: $!";
 $node->stop;
 ok($node->log_contains('pgpool_stats: could not write statistics file'),
 	'the failed write is logged');
-ok(-e $file, 'the file read at start is still there');
+ok(-e $file && !-e "$file.loaded", 'the file read at start is back under its name');
 rmdir $tmp or die "$tmp: $!";
 $node->start;
 $mon = bg_session($node, 'monitor');
@@ -251,10 +252,10 @@ reload_as(\&rewrite_as_format2, '1.0');
 # The file read at start is still there while the server runs; a crash
 # that kills the postmaster too would leave it behind: put a copy back
 # after the immediate stop, as such a crash would leave it.
-ok(-e $file, 'the file read at start is there while the server runs');
-my $stale = PostgreSQL::Test::Utils::slurp_file($file);
+ok(-e "$file.loaded", 'the file read at start is there while the server runs');
+my $stale = PostgreSQL::Test::Utils::slurp_file("$file.loaded");
 $node->stop('immediate');
-ok(!-e $file, 'no statistics file after an immediate stop');
+ok(!-e $file && !-e "$file.loaded", 'no statistics file after an immediate stop');
 ok($node->log_contains('pgpool_stats: statistics not saved: the server did not shut down cleanly'),
 	'the reason is logged');
 open my $sfh, '>', $file or die "$file: $!";
