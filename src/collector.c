@@ -483,9 +483,9 @@ typedef struct LiveWalk
 	int			room;
 } LiveWalk;
 
-/* Copy one open session's key and state; under every partition shared */
+/* Copy one open session's key and state; no lock held */
 static void
-live_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
+live_slot(const pgpsKey *key, int pid, volatile PgBackendStatus *status,
 		  volatile PGPROC *proc, void *arg)
 {
 	LiveWalk   *walk = (LiveWalk *) arg;
@@ -498,7 +498,7 @@ live_slot(pgpsEntry *entry, int pid, volatile PgBackendStatus *status,
 					NULL))
 		return;
 	/* whole bytes, padding included: keys are compared with memcmp */
-	memcpy(&ls->key, &entry->key, sizeof(pgpsKey));
+	memcpy(&ls->key, key, sizeof(pgpsKey));
 	walk->n++;
 }
 
@@ -529,9 +529,8 @@ pgps_left_behind(int64 threshold_us, int *count)
 	walk.room = Max(pgps_num_slots(), 1);
 	walk.sessions = palloc0(sizeof(LiveSession) * walk.room);
 	walk.n = 0;
-	pgps_store_lock(LW_SHARED);
-	pgps_slot_foreach(live_slot, &walk);
-	pgps_store_unlock();
+	/* no partition held: readers of the recommendations never stall logins */
+	pgps_slot_foreach_key(live_slot, &walk);
 
 	/* sort by key, so that each key's sessions follow one another */
 	qsort(walk.sessions, walk.n, sizeof(LiveSession), live_session_cmp);

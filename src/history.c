@@ -128,12 +128,15 @@ typedef struct CloseState
 	bool		keep;			/* rows go into a bucket (not the first one) */
 	int64		first_row;
 	int32		nrows;
+	pgpsHistRow *pending;		/* one partition's rows, not yet written */
+	int			npending;
+	int			room;
 } CloseState;
 
 /*
  * One entry at the close of a bucket: its row if it was busy, and its part
- * of the next bucket.  Under its partition's lock shared; the row is
- * written under history_lock, taken after it (the lock order).
+ * of the next bucket.  Under its partition's lock shared; the row waits in
+ * the walk's own memory until the partition is released (close_part).
  */
 static void
 close_entry(pgpsEntry *entry, void *arg)
@@ -144,7 +147,6 @@ close_entry(pgpsEntry *entry, void *arg)
 	int64		connections;
 	int64		disconnections;
 	bool		busy;
-	pgpsHistRow *dst;
 
 	pgps_entry_lock(entry);
 	connections = entry->churn.connections - p->base_connections;
@@ -166,25 +168,55 @@ close_entry(pgpsEntry *entry, void *arg)
 
 	if (!busy || !cs->keep)
 		return;
-	LWLockAcquire(hist->lock, LW_EXCLUSIVE);
-	dst = next_row(cs->first_row);
-	if (dst == NULL)
-		hist->rows_lost++;
-	else
+	if (cs->npending == cs->room)
 	{
-		memcpy(dst, &row, sizeof(pgpsHistRow));
-		cs->nrows++;
+		cs->room = Max(cs->room * 2, 64);
+		cs->pending = cs->pending == NULL
+			? palloc(cs->room * sizeof(pgpsHistRow))
+			: repalloc_huge(cs->pending, cs->room * sizeof(pgpsHistRow));
+	}
+	cs->pending[cs->npending++] = row;
+}
+
+/*
+ * One partition walked: its rows into the ring, under history_lock
+ * exclusive, with no partition held (a login never waits for the ring's
+ * readers).
+ */
+static void
+close_part(void *arg)
+{
+	CloseState *cs = (CloseState *) arg;
+
+	if (cs->npending == 0)
+		return;
+	LWLockAcquire(hist->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < cs->npending; i++)
+	{
+		pgpsHistRow *dst = next_row(cs->first_row);
+
+		if (dst == NULL)
+			hist->rows_lost++;
+		else
+		{
+			memcpy(dst, &cs->pending[i], sizeof(pgpsHistRow));
+			cs->nrows++;
+		}
 	}
 	LWLockRelease(hist->lock);
+	cs->npending = 0;
 }
 
 /*
  * Close the bucket being filled (if any) into the ring and begin the one
  * holding now, aligned to a multiple of history_interval.  The keys are
  * walked a partition at a time: a login waits at most for one partition's
- * part of the close.  Its rows are seen by readers only once the bucket
- * is added, at the end.  Caller holds the sample lock, so there is one
- * closer at a time and no sample in between.
+ * part of the close.  So a connection made meanwhile to a key of a
+ * partition not walked yet counts in the bucket being closed, and a key
+ * evicted meanwhile loses its row: the close is not one instant.  Its rows
+ * are seen by readers only once the bucket is added, at the end.  Caller
+ * holds the sample lock, so there is one closer at a time and no sample in
+ * between.  Allocates in the current memory context.
  */
 static void
 close_bucket(TimestampTz now)
@@ -192,15 +224,17 @@ close_bucket(TimestampTz now)
 	int64		width = (int64) pgps_history_interval_s * USECS_PER_SEC;
 	CloseState	cs;
 
+	memset(&cs, 0, sizeof(cs));
 	LWLockAcquire(hist->lock, LW_EXCLUSIVE);
 	cs.keep = (hist->cur_start != 0);
 	if (cs.keep && hist->bucket_head - hist->bucket_tail >= pgps_history_size)
 		drop_oldest_bucket();
 	cs.first_row = hist->row_head;
-	cs.nrows = 0;
 	LWLockRelease(hist->lock);
 
-	pgps_entry_foreach(close_entry, &cs, true);
+	pgps_entry_foreach(close_entry, close_part, &cs, true);
+	if (cs.pending)
+		pfree(cs.pending);
 
 	LWLockAcquire(hist->lock, LW_EXCLUSIVE);
 	if (cs.keep)

@@ -58,7 +58,7 @@ define_settings(void)
 {
 	DefineCustomIntVariable("pgpool_stats.max_entries",
 							"Number of distinct (database, role, application_name, client address) keys tracked.",
-							"When all are in use, the least recently seen keys without open connections are evicted, a twentieth of the table at a time.",
+							"When all are in use, keys that only ever failed, then the least recently seen keys without open connections are evicted, a twentieth of the keys one scan covers (the whole table up to 10000 keys) at a time.",
 							&pgps_max_entries,
 							1000,
 							10,

@@ -13,7 +13,8 @@
  * The sampler and a reset hold every partition (pgps_store_lock).  An entry
  * with open connections is never removed, and entries never move, so a
  * slot's entry pointer stays valid while the session lives.  Nothing here
- * throws while holding a lock, and nothing is slow but the eviction scan,
+ * throws while holding a spinlock, nothing waits on anything while holding a
+ * partition, and nothing is slow but the eviction scan,
  * bounded by PGPS_EVICT_SCAN keys, which runs only when the table is full
  * and then frees a twentieth of what it scanned.
  *
@@ -857,15 +858,17 @@ stream_copy(pgpsEntry *entry, void *arg)
 /*
  * Give a reader what it needs of every entry, a partition at a time: under
  * the partition's lock shared, copy() fills an element of size bytes for
- * each of its entries (under the entry's spinlock); with the lock released,
- * emit() gets each copy.  The copies of one partition are all a reader
- * holds at once, whatever the table's size: its memory is bounded by what
- * it returns, and a login that needs a new key waits at most for one
- * partition's copy.  *stats (if given) gets the global statistics first,
- * for emit() to use.  With PGPS_SNAP_CONSISTENT the whole walk is under the
- * sample lock shared: no sample falls between *stats and any copy, so the
- * statistics and the sample count agree.  A key added or removed during
- * the walk may be seen or not.
+ * each of its entries (under the entry's spinlock); with every lock
+ * released, emit() gets each copy.  The copies of one partition are all a
+ * reader holds at once, whatever the table's size: its memory is bounded by
+ * what it returns, and a login that needs a new key waits at most for one
+ * partition's copy.  *stats (if given) gets the global statistics before
+ * each partition's copy, for emit() to use with that partition's copies.
+ * With PGPS_SNAP_CONSISTENT each partition's copy and its *stats are taken
+ * under the sample lock shared: no sample falls between them, so each
+ * copy's statistics and the sample count agree (and the sampler waits at
+ * most for one partition's copy).  A key added or removed during the walk
+ * may be seen or not.
  */
 void
 pgps_entry_stream(Size size, pgpsCopyFn copy, pgpsEmitFn emit, void *arg,
@@ -880,21 +883,15 @@ pgps_entry_stream(Size size, pgpsCopyFn copy, pgpsEmitFn emit, void *arg,
 	sc.size = size;
 	sc.copy = copy;
 
-	/* an error (an interrupt, out of memory) releases the locks with it */
-	if (consistent)
-		LWLockAcquire(pgps_state->sample_lock, LW_SHARED);
-	if (stats)
-		*stats = pgps_stats_copy();
 	for (int p = 0; p < PGPS_PARTITIONS; p++)
 	{
-		int32		count;
-
 		CHECK_FOR_INTERRUPTS();
 
-		/* allocate before taking the lock, again if it grew meanwhile */
+		/* allocate before taking the locks, again if it grew meanwhile */
 		for (;;)
 		{
-			count = pgps_state->part_count[p];
+			int32		count = pgps_state->part_count[p];
+
 			if (count > room)
 			{
 				if (sc.buf)
@@ -903,20 +900,26 @@ pgps_entry_stream(Size size, pgpsCopyFn copy, pgpsEmitFn emit, void *arg,
 				sc.buf = MemoryContextAllocHuge(CurrentMemoryContext,
 												mul_size(room, size));
 			}
+			if (consistent)
+				LWLockAcquire(pgps_state->sample_lock, LW_SHARED);
 			LWLockAcquire(part_lock(p), LW_SHARED);
 			if (pgps_state->part_count[p] <= room)
 				break;
 			LWLockRelease(part_lock(p));
+			if (consistent)
+				LWLockRelease(pgps_state->sample_lock);
 		}
+		if (stats)
+			*stats = pgps_stats_copy();
 		sc.n = 0;
 		part_foreach(p, stream_copy, &sc);
 		LWLockRelease(part_lock(p));
+		if (consistent)
+			LWLockRelease(pgps_state->sample_lock);
 
 		for (int i = 0; i < sc.n; i++)
 			emit(sc.buf + i * size, arg);
 	}
-	if (consistent)
-		LWLockRelease(pgps_state->sample_lock);
 	if (sc.buf)
 		pfree(sc.buf);
 }
@@ -935,11 +938,12 @@ pgps_entry_count(void)
 
 /*
  * Visit every entry, a partition at a time, each under its lock held
- * shared when locked; unlocked only the postmaster may walk, writing the
- * file once every other process is gone.
+ * shared when locked, then call done() (if given) with the partition
+ * released; unlocked only the postmaster may walk, writing the file once
+ * every other process is gone.
  */
 void
-pgps_entry_foreach(pgpsEntryFn fn, void *arg, bool locked)
+pgps_entry_foreach(pgpsEntryFn fn, pgpsPartDoneFn done, void *arg, bool locked)
 {
 	for (int p = 0; p < PGPS_PARTITIONS; p++)
 	{
@@ -948,6 +952,8 @@ pgps_entry_foreach(pgpsEntryFn fn, void *arg, bool locked)
 		part_foreach(p, fn, arg);
 		if (locked)
 			LWLockRelease(part_lock(p));
+		if (done)
+			done(arg);
 	}
 }
 
@@ -980,6 +986,39 @@ pgps_slot_foreach(pgpsSlotFn fn, void *arg)
 			unkeyed++;
 	}
 	return unkeyed;
+}
+
+/*
+ * Visit every open session's slot with a copy of its key, holding no lock:
+ * the copy is kept only if the slot still holds the same session after it.
+ * A session clears its slot before its key's open_connections go down, and
+ * only a key with none can be evicted, so a key read while its session was
+ * in the slot is that session's.
+ */
+void
+pgps_slot_foreach_key(pgpsSlotKeyFn fn, void *arg)
+{
+	int			nslots = pgps_num_slots();
+
+	for (int i = 0; i < nslots; i++)
+	{
+		pgpsSlot   *slot = &pgps_state->slots[i];
+		int			pid = slot->pid;
+		pgpsEntry  *entry;
+		pgpsKey		key;
+
+		if (pid == 0)
+			continue;
+		pg_read_barrier();
+		entry = slot->entry;
+		if (entry == NULL)
+			continue;
+		memcpy(&key, &entry->key, sizeof(pgpsKey));
+		pg_read_barrier();
+		if (slot->pid != pid)
+			continue;
+		fn(&key, pid, slot->status, slot->proc, arg);
+	}
 }
 
 /* Open client sessions without a key, now (no lock needed: slots only) */

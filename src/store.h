@@ -80,10 +80,16 @@ typedef void (*pgpsCopyFn) (void *dst, const pgpsEntry *entry);
 typedef void (*pgpsEmitFn) (const void *copy, void *arg);
 /* Visits one entry; called under its partition's lock, not the spinlock */
 typedef void (*pgpsEntryFn) (pgpsEntry *entry, void *arg);
+/* Ends one partition of a walk; called with no lock held */
+typedef void (*pgpsPartDoneFn) (void *arg);
 /* Visits one open session's slot; called under every partition's lock */
 typedef void (*pgpsSlotFn) (pgpsEntry *entry, int pid,
 							volatile struct PgBackendStatus *status,
 							volatile struct PGPROC *proc, void *arg);
+/* Visits one open session's slot with a copy of its key; no lock held */
+typedef void (*pgpsSlotKeyFn) (const pgpsKey *key, int pid,
+							   volatile struct PgBackendStatus *status,
+							   volatile struct PGPROC *proc, void *arg);
 
 /* exported: the benchmark's key filler (test/bench/fill) calls them */
 extern PGDLLEXPORT pgpsEntry *pgps_entry_acquire(const pgpsKey *key,
@@ -100,8 +106,10 @@ extern bool pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 							   const pgpsBucketPart *bucket);
 extern void pgps_store_lock(LWLockMode mode);
 extern void pgps_store_unlock(void);
-extern void pgps_entry_foreach(pgpsEntryFn fn, void *arg, bool locked);
+extern void pgps_entry_foreach(pgpsEntryFn fn, pgpsPartDoneFn done, void *arg,
+							   bool locked);
 extern int	pgps_slot_foreach(pgpsSlotFn fn, void *arg);
+extern void pgps_slot_foreach_key(pgpsSlotKeyFn fn, void *arg);
 extern int	pgps_unkeyed_sessions(void);
 extern void pgps_slot_set(pgpsEntry *entry);
 extern void pgps_slot_clear(void);

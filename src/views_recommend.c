@@ -460,8 +460,9 @@ gather_apps(pgpsGlobalStats *stats)
 	hash_seq_init(&status, apps);
 	while ((app = hash_seq_search(&status)) != NULL)
 		open_total += app->open_connections;
+	/* sessions that got no key (the table was full) hold slots too */
 	spare = Max(pgps_usable_connections(MaxConnections, PGPS_RESERVED_CONNECTIONS) -
-				open_total, 0);
+				open_total - pgps_unkeyed_sessions(), 0);
 
 	find_leaks(apps, now);
 	hash_seq_init(&status, apps);
@@ -490,12 +491,14 @@ recommendations(FunctionCallInfo fcinfo, int api)
 	HASH_SEQ_STATUS status;
 	App		   *app;
 	bool		see_all;
+	MemoryContext row_context;
 
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
 	pgps_check_columns(rsinfo->setDesc, ncols);
 	see_all = pgps_sees_all_rows();
 	apps = gather_apps(&stats);
+	row_context = pgps_row_context();
 
 	hash_seq_init(&status, apps);
 	while ((app = hash_seq_search(&status)) != NULL)
@@ -503,6 +506,7 @@ recommendations(FunctionCallInfo fcinfo, int api)
 		Datum		values[RECOMMENDATION_COLS];
 		bool		nulls[RECOMMENDATION_COLS];
 		int			i = 0;
+		MemoryContext old = MemoryContextSwitchTo(row_context);
 
 		memset(nulls, 0, sizeof(nulls));
 		values[i++] = ObjectIdGetDatum(app->key.dbid);
@@ -526,8 +530,10 @@ recommendations(FunctionCallInfo fcinfo, int api)
 		}
 		Assert(i == ncols);
 		pgps_hide_figures(pgps_sees_row(see_all, app->key.userid), nulls, 3, ncols);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(old);
+		pgps_put_row(rsinfo, row_context, values, nulls);
 	}
+	MemoryContextDelete(row_context);
 	return (Datum) 0;
 }
 
