@@ -787,20 +787,26 @@ evict_some(void)
 	}
 }
 
+/* The moment of a reset, which every kept entry starts from */
+typedef struct ResetState
+{
+	TimestampTz now;
+	int64		samples_taken;
+} ResetState;
+
 /* One entry at a reset: gone, unless it has open connections */
 static void
 reset_entry(pgpsEntry *entry, void *arg)
 {
-	const TimestampTz *now = (const TimestampTz *) arg;
+	const ResetState *rs = (const ResetState *) arg;
 	int32		open = entry->churn.open_connections;
-	int64		samples = pgps_state->stats.samples_taken;
 
 	if (open == 0)
 	{
 		remove_entry(entry);
 		return;
 	}
-	init_entry(entry, *now, samples);
+	init_entry(entry, rs->now, rs->samples_taken);
 	entry->churn.open_connections = open;
 }
 
@@ -813,14 +819,19 @@ void
 pgps_reset_all(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
+	ResetState	rs;
 
 	/* the bucket being filled is the sampler's: its lock comes first */
 	LWLockAcquire(pgps_state->sample_lock, LW_EXCLUSIVE);
 	pgps_store_lock(LW_EXCLUSIVE);
 
 	/* samples_taken changes only under the sample lock, held here */
+	rs.now = now;
+	SpinLockAcquire(&pgps_state->mutex);
+	rs.samples_taken = pgps_state->stats.samples_taken;
+	SpinLockRelease(&pgps_state->mutex);
 	for (int p = 0; p < PGPS_PARTITIONS; p++)
-		part_foreach(p, reset_entry, &now);
+		part_foreach(p, reset_entry, &rs);
 
 	pgps_history_reset();
 

@@ -555,13 +555,13 @@ history(FunctionCallInfo fcinfo, int api)
 			Datum		values[HISTORY_COLS];
 			bool		nulls[HISTORY_COLS];
 			int			i = 0;
+			bool		full = pgps_sees_row(see_all, row->key.userid);
 			MemoryContext old = MemoryContextSwitchTo(row_context);
 
 			memset(nulls, 0, sizeof(nulls));
 			values[i++] = TimestampTzGetDatum(buckets[b].start);
 			values[i++] = TimestampTzGetDatum(buckets[b].end);
-			i += key_columns(&row->key, pgps_sees_row(see_all, row->key.userid),
-								  &values[i], &nulls[i]);
+			i += key_columns(&row->key, full, &values[i], &nulls[i]);
 			values[i++] = Int64GetDatum(samples);
 			values[i] = float8_or_null(pgps_mean(row->sum_total, samples),
 											&nulls[i]);
@@ -576,8 +576,7 @@ history(FunctionCallInfo fcinfo, int api)
 			values[i++] = Int32GetDatum(row->disconnections);
 			Assert(i == HISTORY_COLS);
 			/* the bucket's times and samples are the ring's, not the key's */
-			pgps_hide_figures(pgps_sees_row(see_all, row->key.userid), nulls,
-							  7, HISTORY_COLS);
+			pgps_hide_figures(full, nulls, 7, HISTORY_COLS);
 			MemoryContextSwitchTo(old);
 			pgps_put_row(rsinfo, row_context, values, nulls);
 		}
