@@ -26,6 +26,46 @@ SELECT connections, disconnections, open_connections,
  WHERE application_name = current_setting('application_name');
 SELECT entries, evicted, dropped FROM pgpool_stats_info;
 
+-- What this session does is counted exactly: its transactions (commits,
+-- rollbacks) and the statements it runs at the top level, never those a
+-- function or a DO block runs inside one.  Since the reset: its own
+-- transaction (which ended after it) and the two queries above, 2
+-- statements and 3 transactions.
+BEGIN;
+SELECT 1 AS one;
+SELECT 2 AS two;
+COMMIT;
+SELECT 1 / 0;
+DO $$ BEGIN PERFORM 1; PERFORM 2; END $$;
+CREATE FUNCTION pgps_regress_inner() RETURNS int LANGUAGE plpgsql
+    AS $$ BEGIN PERFORM 1; RETURN 1; END $$;
+SELECT pgps_regress_inner();
+-- 10 statements (1 / 0 failed in planning, before it ran: not one; this
+-- one is, as it starts) and 8 transactions (1 / 0 rolled back) ended: a
+-- sample adds them while the session lives.  No connection opened since
+-- the reset: all of them reused one.
+SELECT pgpool_stats_sample() >= 1 AS sampled;
+SELECT transactions, statements, transactions_per_connection,
+       reuse_share, sessions_abandoned, sessions_fatal, sessions_killed
+  FROM pgpool_stats_connections
+ WHERE application_name = current_setting('application_name');
+DROP FUNCTION pgps_regress_inner();
+
+-- A configured pool's check takes counts a pool can have, and the report a
+-- format it knows.
+SELECT * FROM pgpool_stats_pool_check('nobody', 0);
+SELECT * FROM pgpool_stats_pool_check('nobody', 5, -1);
+SELECT * FROM pgpool_stats_pool_check('nobody', 262143, 1);
+SELECT count(*) AS rows FROM pgpool_stats_pool_check('nobody', 5);
+SELECT pgpool_stats_report('html');
+SELECT pgpool_stats_report(NULL);
+SELECT pgpool_stats_report('Markdown') LIKE '# pgpool_stats report%' AS markdown;
+SELECT pgpool_stats_report() LIKE '%application ' || current_setting('application_name') || ' (database%' AS names_this_session;
+-- the sparkline of any series: a character a value, NULL as 0
+SELECT length(pgpool_stats_sparkline(ARRAY[0, 1, NULL, 7])) AS chars,
+       pgpool_stats_sparkline('{}') = '' AS empty;
+SELECT pgpool_stats_sparkline('{{1,2},{3,4}}');
+
 -- Only superusers (and whoever is granted it) may reset.
 CREATE ROLE pgps_regress_user;
 SET ROLE pgps_regress_user;
@@ -49,6 +89,12 @@ SELECT count(*) AS rows,
        bool_and(application_name IS NOT NULL AND open_connections IS NULL
                 AND verdict IS NULL AND reason IS NULL) AS figures_hidden
   FROM pgpool_stats_recommendations;
+-- the report reads the views as its caller: others' applications named,
+-- their figures hidden; so does a pool's check
+SELECT pgpool_stats_report() LIKE '%another role''s application: its figures are hidden%' AS report_hides,
+       pgpool_stats_report() NOT LIKE '%transactions per connection%' AS no_figures;
+SELECT count(*) >= 1 AS rows, bool_and(samples IS NULL AND verdict IS NULL AND client_addr IS NULL) AS figures_hidden
+  FROM pgpool_stats_pool_check(current_setting('application_name'), 5);
 RESET ROLE;
 
 -- Members of a role see its rows, as in pg_stat_activity.

@@ -74,4 +74,32 @@ pgps_wait_event_named(void)
 #define pgps_init_srf(fcinfo) SetSingleFuncCall((fcinfo), 0)
 #endif
 
+/*
+ * The executor's and the planner's hooks: PostgreSQL 18 dropped
+ * ExecutorRun's execute_once argument, PostgreSQL 19 gave planner_hook the
+ * ExplainState of an EXPLAIN (es).  Each _PARAMS macro is a hook's
+ * parameter list, its _ARGS the same names to pass on.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGPS_EXECUTOR_RUN_PARAMS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count
+#define PGPS_EXECUTOR_RUN_ARGS	queryDesc, direction, count
+#else
+#define PGPS_EXECUTOR_RUN_PARAMS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count, \
+	bool execute_once
+#define PGPS_EXECUTOR_RUN_ARGS	queryDesc, direction, count, execute_once
+#endif
+#if PG_VERSION_NUM >= 190000
+#define PGPS_PLANNER_PARAMS \
+	Query *parse, const char *query_string, int cursorOptions, \
+	ParamListInfo boundParams, ExplainState *es
+#define PGPS_PLANNER_ARGS	parse, query_string, cursorOptions, boundParams, es
+#else
+#define PGPS_PLANNER_PARAMS \
+	Query *parse, const char *query_string, int cursorOptions, \
+	ParamListInfo boundParams
+#define PGPS_PLANNER_ARGS	parse, query_string, cursorOptions, boundParams
+#endif
+
 #endif							/* PGPS_COMPAT_H */

@@ -3,10 +3,14 @@
  * conn_hooks.c
  *		Exact connection churn: the authentication hook, the moment a session
  *		is established (the commit of its start-up transaction), and the exit
- *		callback that counts its end.  src/README tells a session's life.
+ *		callback that counts its end and how it ended; and what the session
+ *		does meanwhile, its transactions and top-level statements, counted in
+ *		its own slot.  src/README tells a session's life.
  *
  * Every function here runs in the life of every connection: none may throw,
  * block on anything but the store's LWLock, or do more than a hash look-up.
+ * The executor, planner and utility hooks run in every statement: they
+ * count one and pass on, nothing else.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,12 +25,16 @@
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_database.h"
+#include "executor/executor.h"
 #include "libpq/auth.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
+#include "optimizer/planner.h"
+#include "pgstat.h"
 #include "replication/walsender.h"
 #include "storage/ipc.h"
 #include "storage/lmgr.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -50,17 +58,59 @@ typedef enum pgpsSessionState
 static pgpsSessionState session_state = SESSION_UNTRACKED;
 static pgpsKey session_key;
 
+/*
+ * What this session has done, counted in its slot (NULL: not counted, no
+ * slot or no key), and the same counts in local memory, so that counting
+ * one is an increment and a store.
+ */
+static pgpsSessionCounts *session_counts = NULL;
+static uint64 session_transactions = 0;
+static uint64 session_statements = 0;
+
+/*
+ * How deep the statement running now is: 0 at the top level, where a
+ * client's statements start; more inside a utility statement, an
+ * executor's run or finish, or a plan (a function evaluated while
+ * planning).  Kept in every backend, counted in client sessions only.
+ */
+static int	statement_nesting = 0;
+
 static ClientAuthentication_hook_type prev_ClientAuthentication = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static planner_hook_type prev_planner = NULL;
 
 static void pgps_ClientAuthentication(Port *port, int status);
 static void pgps_xact_callback(XactEvent event, void *arg);
 static void pgps_session_exit(int code, Datum arg);
+static void pgps_ExecutorStart(QueryDesc *queryDesc, int eflags);
+static void pgps_ExecutorRun(PGPS_EXECUTOR_RUN_PARAMS);
+static void pgps_ExecutorFinish(QueryDesc *queryDesc);
+static void pgps_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+								bool readOnlyTree,
+								ProcessUtilityContext context,
+								ParamListInfo params,
+								QueryEnvironment *queryEnv,
+								DestReceiver *dest, QueryCompletion *qc);
+static PlannedStmt *pgps_planner(PGPS_PLANNER_PARAMS);
 
 void
 pgps_install_conn_hooks(void)
 {
 	prev_ClientAuthentication = ClientAuthentication_hook;
 	ClientAuthentication_hook = pgps_ClientAuthentication;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = pgps_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = pgps_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = pgps_ExecutorFinish;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = pgps_ProcessUtility;
+	prev_planner = planner_hook;
+	planner_hook = pgps_planner;
 }
 
 /*
@@ -245,10 +295,21 @@ pgps_ClientAuthentication(Port *port, int status)
 	}
 }
 
+/* Count one statement started at the top level, in a counted session */
+static inline void
+count_statement(void)
+{
+	if (statement_nesting == 0 && session_counts != NULL)
+		pg_atomic_write_u64(&session_counts->statements, ++session_statements);
+}
+
 /*
  * The first commit after authentication ends InitPostgres: the session is
- * established.  Later commits cost one comparison: the callback stays
- * registered, as the list of callbacks must not change while it is walked.
+ * established.  Then every transaction's end (a commit, a rollback, a
+ * PREPARE TRANSACTION), as pg_stat_database's xact_commit and
+ * xact_rollback count them, is counted in the session's slot.  The
+ * callback stays registered, as the list of callbacks must not change
+ * while it is walked.
  */
 static void
 pgps_xact_callback(XactEvent event, void *arg)
@@ -256,6 +317,14 @@ pgps_xact_callback(XactEvent event, void *arg)
 	TimestampTz now;
 	pgpsEntry  *entry;
 
+	if (session_counts != NULL)
+	{
+		if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+			event == XACT_EVENT_PREPARE)
+			pg_atomic_write_u64(&session_counts->transactions,
+								++session_transactions);
+		return;
+	}
 	if (session_state != SESSION_PENDING || event != XACT_EVENT_COMMIT)
 		return;
 
@@ -286,7 +355,7 @@ pgps_xact_callback(XactEvent event, void *arg)
 	entry->churn.setup_total_us += Max(now - MyStartTimestamp, 0);
 	entry->churn.last_connect = now;
 	entry->last_seen = now;
-	pgps_slot_set(entry);
+	session_counts = pgps_slot_set(entry);
 	pgps_entry_release(entry);
 
 	session_state = SESSION_ESTABLISHED;
@@ -305,7 +374,10 @@ pgps_session_exit(int code, Datum arg)
 	uint64		lifetime_us;
 	pgpsEntry  *entry;
 
+	pgpsSessionCounts *counts = session_counts;
+
 	session_state = SESSION_UNTRACKED;
+	session_counts = NULL;
 	if (!pgps_loaded() || state == SESSION_UNTRACKED)
 		return;
 
@@ -321,6 +393,16 @@ pgps_session_exit(int code, Datum arg)
 		count_failure(&session_key, false);
 		return;
 	}
+
+	/*
+	 * A transaction still open is rolled back after this callback (by
+	 * ShutdownPostgres, registered before it): it is counted now, as
+	 * pg_stat_database counts it then.  One already aborted, waiting for
+	 * its ROLLBACK, was counted when it aborted.
+	 */
+	if (counts != NULL && IsTransactionOrTransactionBlock() &&
+		(!IsAbortedTransactionBlockState() || IsSubTransaction()))
+		pg_atomic_write_u64(&counts->transactions, ++session_transactions);
 
 	/* the sampler stops seeing the session before it stops being open */
 	pgps_slot_clear();
@@ -343,6 +425,121 @@ pgps_session_exit(int code, Datum arg)
 	pgps_hist_add(entry->churn.session_hist, pgps_lifetime_bucket(lifetime_us));
 	if (lifetime_us < (uint64) pgps_short_session_ms * 1000)
 		entry->churn.short_sessions++;
+	if (counts != NULL)
+		pgps_usage_flush(&entry->usage, counts);
+	/* the cause pg_stat_database counts the session's end under */
+	switch (pgStatSessionEndCause)
+	{
+		case DISCONNECT_CLIENT_EOF:
+			entry->usage.sessions_abandoned++;
+			break;
+		case DISCONNECT_FATAL:
+			entry->usage.sessions_fatal++;
+			break;
+		case DISCONNECT_KILLED:
+			entry->usage.sessions_killed++;
+			break;
+		default:
+			break;
+	}
 	entry->last_seen = now;
 	pgps_entry_release(entry);
+}
+
+/*
+ * The statement hooks: a statement whose executor starts at the top level
+ * is one a client ran (a simple query's statement, an extended-protocol
+ * portal), and so is a utility statement run there; what runs inside
+ * either, or inside a plan, is not counted.  The depth is put back however
+ * the inner call ends, as an error caught in a subtransaction goes on.
+ */
+static void
+pgps_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	count_statement();
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+static void
+pgps_ExecutorRun(PGPS_EXECUTOR_RUN_PARAMS)
+{
+	statement_nesting++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(PGPS_EXECUTOR_RUN_ARGS);
+		else
+			standard_ExecutorRun(PGPS_EXECUTOR_RUN_ARGS);
+	}
+	PG_FINALLY();
+	{
+		statement_nesting--;
+	}
+	PG_END_TRY();
+}
+
+static void
+pgps_ExecutorFinish(QueryDesc *queryDesc)
+{
+	statement_nesting++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		statement_nesting--;
+	}
+	PG_END_TRY();
+}
+
+static void
+pgps_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					bool readOnlyTree, ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv,
+					DestReceiver *dest, QueryCompletion *qc)
+{
+	count_statement();
+	statement_nesting++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		statement_nesting--;
+	}
+	PG_END_TRY();
+}
+
+static PlannedStmt *
+pgps_planner(PGPS_PLANNER_PARAMS)
+{
+	PlannedStmt *result;
+
+	statement_nesting++;
+	PG_TRY();
+	{
+		if (prev_planner)
+			result = prev_planner(PGPS_PLANNER_ARGS);
+		else
+			result = standard_planner(PGPS_PLANNER_ARGS);
+	}
+	PG_FINALLY();
+	{
+		statement_nesting--;
+	}
+	PG_END_TRY();
+	return result;
 }

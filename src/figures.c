@@ -93,9 +93,35 @@ pgps_count32_percentile(const uint32 *hist, uint64 zeros, double fraction,
 								  zeros, fraction, (uint64) Max(peak, 0));
 }
 
+/* The k-th largest count of a key's own histogram; -1 with fewer values */
+double
+pgps_count32_kth_largest(const uint32 *hist, uint64 zeros, uint64 k,
+						 int32 peak)
+{
+	uint64		wide[PGPS_COUNT_BUCKETS];
+
+	for (int i = 0; i < PGPS_COUNT_BUCKETS; i++)
+		wide[i] = hist[i];
+	return pgps_hist_kth_largest(wide, PGPS_COUNT_SUB_BITS, PGPS_COUNT_MAX_MSB,
+								 zeros, k, (uint64) Max(peak, 0));
+}
+
 /* The samples of a window that saw nothing: its zeros */
 int64
 pgps_zero_samples(int64 window_samples, int64 nonzero_samples)
 {
 	return Max(window_samples - nonzero_samples, 0);
+}
+
+/*
+ * The share of transactions that did not open a connection, 0..1: each
+ * connection opened is counted against one transaction, a reused
+ * connection's others are not.  -1: no transaction.
+ */
+double
+pgps_reuse_share(int64 transactions, int64 connections)
+{
+	if (transactions <= 0)
+		return -1;
+	return Max(0.0, 1.0 - (double) connections / (double) transactions);
 }

@@ -164,3 +164,36 @@ pgps_hist_percentile32(const uint32 *hist, int sub_bits, int max_msb,
 	return pgps_hist_percentile(wide, sub_bits, max_msb, extra_zeros,
 								fraction, max_value);
 }
+
+/*
+ * The share of a key's counted values, extra_zeros included, that are at
+ * least value (an integer): a bucket wholly at or above it counts whole,
+ * the bucket that holds it in proportion.  Exact where buckets are one
+ * value wide.  0 when nothing was counted.
+ */
+double
+pgps_hist_share_at_least32(const uint32 *hist, int sub_bits, int max_msb,
+						   uint64 extra_zeros, uint64 value)
+{
+	int			n = nbuckets(sub_bits, max_msb);
+	double		above = 0;
+	uint64		total = extra_zeros;
+
+	if (value == 0)
+		above = extra_zeros;
+	for (int i = 0; i < n; i++)
+	{
+		uint64		lower;
+		uint64		width;
+
+		total += hist[i];
+		if (hist[i] == 0)
+			continue;
+		bucket_bounds(i, sub_bits, &lower, &width);
+		if (lower >= value)
+			above += hist[i];
+		else if (lower + width > value && i < n - 1)
+			above += hist[i] * (double) (lower + width - value) / width;
+	}
+	return total > 0 ? above / total : 0;
+}

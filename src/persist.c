@@ -60,7 +60,7 @@
  * The file: the header; nentries entries; the history part (a
  * pgpsHistoryDump, nbuckets buckets, nrows rows); a CRC-32C of all before.
  */
-#define PGPS_DUMP_FORMAT	4
+#define PGPS_DUMP_FORMAT	5
 
 typedef struct pgpsDumpHeader
 {
@@ -93,11 +93,31 @@ typedef struct pgpsDumpEntry
 	pgpsChurn	churn;
 	pgpsActivity activity;
 	pgpsBucketPart bucket;
+	pgpsUsage	usage;			/* since format 5 */
 } pgpsDumpEntry;
 
 /*
+ * Format 4, written by pgpool_stats 1.2, is still read, so that updating the
+ * library keeps the statistics: its header is format 5's, its entries had
+ * no usage, which 1.3 added at their end.  Frozen: never change it.
+ */
+#define PGPS_DUMP_FORMAT_1_2	4
+
+typedef struct pgpsDumpEntryV4
+{
+	pgpsKey		key;
+	TimestampTz last_seen;
+	pgpsChurn	churn;
+	pgpsActivity activity;
+	pgpsBucketPart bucket;
+} pgpsDumpEntryV4;
+
+StaticAssertDecl(offsetof(pgpsDumpEntry, usage) == sizeof(pgpsDumpEntryV4),
+				 "an entry of format 4 is the start of format 5's");
+
+/*
  * Format 3, written by pgpool_stats 1.1, is still read, so that updating the
- * library keeps the statistics: its header is format 4's, its activity had
+ * library keeps the statistics: its header is format 5's, its activity had
  * none of 1.2's pooler figures.  Frozen: never change them.
  */
 #define PGPS_DUMP_FORMAT_1_1	3
@@ -223,6 +243,7 @@ dump_entry(pgpsEntry *entry, void *arg)
 	de.churn = entry->churn;
 	de.activity = entry->activity;
 	de.bucket = entry->bucket;
+	de.usage = entry->usage;
 	if (!write_crc(&de, sizeof(de), out))
 		out->file = NULL;
 }
@@ -333,7 +354,7 @@ counts_valid(int64 nentries, int64 nbuckets, int64 nrows)
 }
 
 /*
- * Why a format 4 or 3 file cannot be loaded, or NULL if its header is ours
+ * Why a format 5, 4 or 3 file cannot be loaded, or NULL if its header is ours
  * (the entry and activity of its format given)
  */
 static const char *
@@ -367,7 +388,7 @@ header_problem(const pgpsDumpHeader *h, size_t file_size, size_t entry_size,
 
 /*
  * Why a format 2 file (pgpool_stats 1.0) cannot be loaded, or NULL; if it
- * can, *h gets its header in format 4's terms and *history the history's
+ * can, *h gets its header in format 5's terms and *history the history's
  * own part.
  */
 static const char *
@@ -432,11 +453,12 @@ typedef struct DumpBody
 } DumpBody;
 
 /*
- * The entries of a format 3 or 2 file in format 4's layout, in memory of
- * their own (NULL if out of memory): 1.2's figures start at zero.
+ * The entries of a format 4, 3 or 2 file in format 5's layout, in memory of
+ * their own (NULL if out of memory): what their format did not have starts
+ * at zero (1.3's usage; 1.2's pooler figures too for formats 3 and 2).
  */
 static pgpsDumpEntry *
-convert_entries(const pgpsDumpEntryV3 *old, int64 n)
+convert_entries(const char *old, int64 n, bool from_v4)
 {
 	pgpsDumpEntry *entries;
 
@@ -451,7 +473,13 @@ convert_entries(const pgpsDumpEntryV3 *old, int64 n)
 		pgpsDumpEntryV3 e;
 
 		/* the file's bytes may not be aligned for the struct */
-		memcpy(&e, &old[i], sizeof(e));
+		if (from_v4)
+		{
+			memcpy(&entries[i], old + i * sizeof(pgpsDumpEntryV4),
+				   sizeof(pgpsDumpEntryV4));
+			continue;
+		}
+		memcpy(&e, old + i * sizeof(pgpsDumpEntryV3), sizeof(e));
 		entries[i].key = e.key;
 		entries[i].last_seen = e.last_seen;
 		entries[i].churn = e.churn;
@@ -483,7 +511,9 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 		memcpy(&format, data + sizeof(magic), sizeof(format));
 		if (magic != PGPS_DUMP_MAGIC)
 			*problem = "not a pgpool_stats statistics file";
-		else if (format == PGPS_DUMP_FORMAT || format == PGPS_DUMP_FORMAT_1_1)
+		else if (format == PGPS_DUMP_FORMAT ||
+				 format == PGPS_DUMP_FORMAT_1_2 ||
+				 format == PGPS_DUMP_FORMAT_1_1)
 		{
 			if (size < sizeof(pgpsDumpHeader))
 				*problem = "truncated";
@@ -492,6 +522,9 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 				memcpy(h, data, sizeof(pgpsDumpHeader));
 				if (format == PGPS_DUMP_FORMAT)
 					*problem = header_problem(h, size, sizeof(pgpsDumpEntry),
+											  sizeof(pgpsActivity));
+				else if (format == PGPS_DUMP_FORMAT_1_2)
+					*problem = header_problem(h, size, sizeof(pgpsDumpEntryV4),
 											  sizeof(pgpsActivity));
 				else
 					*problem = header_problem(h, size, sizeof(pgpsDumpEntryV3),
@@ -520,21 +553,25 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 	}
 	else
 	{
-		const pgpsDumpEntryV3 *old;
+		const char *old;
+		bool		from_v4 = (format == PGPS_DUMP_FORMAT_1_2);
 
-		if (format == PGPS_DUMP_FORMAT_1_1)
+		if (format == PGPS_DUMP_FORMAT_1_2 || format == PGPS_DUMP_FORMAT_1_1)
 		{
-			old = (const pgpsDumpEntryV3 *) (data + sizeof(pgpsDumpHeader));
-			body->history = (pgpsHistoryDump *) (old + h->nentries);
+			old = data + sizeof(pgpsDumpHeader);
+			body->history = (pgpsHistoryDump *)
+				(old + h->nentries * (from_v4 ? sizeof(pgpsDumpEntryV4) :
+									  sizeof(pgpsDumpEntryV3)));
 			body->buckets = (pgpsHistBucket *) (body->history + 1);
 		}
 		else
 		{
-			old = (const pgpsDumpEntryV3 *) (data + sizeof(pgpsDumpHeaderV2));
+			old = data + sizeof(pgpsDumpHeaderV2);
 			body->history = history;
-			body->buckets = (pgpsHistBucket *) (old + h->nentries);
+			body->buckets = (pgpsHistBucket *)
+				(old + h->nentries * sizeof(pgpsDumpEntryV3));
 		}
-		body->entries = convert_entries(old, h->nentries);
+		body->entries = convert_entries(old, h->nentries, from_v4);
 		if (body->entries == NULL)
 		{
 			*problem = "too large to read";
@@ -628,7 +665,7 @@ apply_dump(const pgpsDumpHeader *h, const DumpBody *body)
 		if (body->from_1_0)
 			e->activity.long_iit_samples = 0;
 		if (pgps_entry_restore(&e->key, e->last_seen, &e->churn, &e->activity,
-							   &e->bucket))
+							   &e->bucket, &e->usage))
 			loaded++;
 	}
 

@@ -96,6 +96,25 @@ typedef struct pgpsChurn
 													 * lifetime */
 } pgpsChurn;
 
+/*
+ * What one key's sessions did, and how they ended (since 1.3, statistics
+ * file format 5).  The transactions and statements are counted by each
+ * session in its own slot and added here when a sample sees the session and
+ * when it ends (conn_hooks.c, shmem.c), so live sessions show too; the ends
+ * are counted by the session's end, by the cause pg_stat_database counts
+ * them under.  Written to the statistics file: changing it bumps
+ * PGPS_DUMP_FORMAT.
+ */
+typedef struct pgpsUsage
+{
+	int64		transactions;	/* committed, rolled back or prepared */
+	int64		statements;		/* run at the top level (a client's) */
+	int64		sessions_abandoned; /* the client vanished (no Terminate) */
+	int64		sessions_fatal; /* ended by an error (a timeout, ...) */
+	int64		sessions_killed;	/* terminated (pg_terminate_backend,
+									 * SIGTERM, a shutdown) */
+} pgpsUsage;
+
 /* Sessions of one key in one sample, by state */
 typedef struct pgpsCounts
 {
@@ -276,6 +295,9 @@ extern double pgps_hist_kth_largest(const uint64 *hist, int sub_bits,
 extern double pgps_hist_percentile32(const uint32 *hist, int sub_bits,
 									 int max_msb, uint64 extra_zeros,
 									 double fraction, uint64 max_value);
+extern double pgps_hist_share_at_least32(const uint32 *hist, int sub_bits,
+										 int max_msb, uint64 extra_zeros,
+										 uint64 value);
 
 /* Count one value in a key's 32-bit histogram; a full bucket stays full */
 #define pgps_hist_add(hist, bucket) \
@@ -300,9 +322,12 @@ extern double pgps_count_percentile(const uint64 *hist, uint64 zeros,
 									double fraction, int32 peak);
 extern double pgps_count32_percentile(const uint32 *hist, uint64 zeros,
 									  double fraction, int32 peak);
+extern double pgps_count32_kth_largest(const uint32 *hist, uint64 zeros,
+									  uint64 k, int32 peak);
 extern int64 pgps_zero_samples(int64 window_samples, int64 nonzero_samples);
 extern double pgps_mean(double sum, double n);
 extern double pgps_ms(double us);
+extern double pgps_reuse_share(int64 transactions, int64 connections);
 
 /* collector.c */
 
@@ -337,6 +362,12 @@ extern int32 pgps_history_open_before(const pgpsKey *key, TimestampTz when);
 #define PGPS_API_1_0	10
 #define PGPS_API_1_1	11
 #define PGPS_API_1_2	12
+#define PGPS_API_1_3	13
+
+/* The C entry point of an SQL function in API version v (1_0, 1_1, ...) */
+#define PGPS_ENTRY_POINT(name, impl, v) \
+	PG_FUNCTION_INFO_V1(name##_##v); \
+	Datum name##_##v(PG_FUNCTION_ARGS) { return impl(fcinfo, PGPS_API_##v); }
 
 /*
  * The C entry points of an SQL function in API versions 1.0 and 1.1 of the
@@ -345,21 +376,19 @@ extern int32 pgps_history_open_before(const pgpsKey *key, TimestampTz when);
  * (pgps_check_columns).
  */
 #define PGPS_ENTRY_POINTS_1_0_1_1(name, impl) \
-	PG_FUNCTION_INFO_V1(name##_1_0); \
-	PG_FUNCTION_INFO_V1(name##_1_1); \
-	Datum name##_1_0(PG_FUNCTION_ARGS) { return impl(fcinfo, PGPS_API_1_0); } \
-	Datum name##_1_1(PG_FUNCTION_ARGS) { return impl(fcinfo, PGPS_API_1_1); }
+	PGPS_ENTRY_POINT(name, impl, 1_0) \
+	PGPS_ENTRY_POINT(name, impl, 1_1)
 
 /* The same for an SQL function whose columns changed again in 1.2 */
 #define PGPS_ENTRY_POINTS_1_0_1_2(name, impl) \
 	PGPS_ENTRY_POINTS_1_0_1_1(name, impl) \
-	PG_FUNCTION_INFO_V1(name##_1_2); \
-	Datum name##_1_2(PG_FUNCTION_ARGS) { return impl(fcinfo, PGPS_API_1_2); }
+	PGPS_ENTRY_POINT(name, impl, 1_2)
 
 /* views.c: helpers the SQL functions share */
 extern bool pgps_sees_all_rows(void);
 extern bool pgps_sees_row(bool see_all, Oid userid);
 extern void pgps_hide_figures(bool full, bool *nulls, int from, int ncols);
+extern Datum pgps_addr_datum(const pgpsAddr *addr, bool *isnull);
 extern void pgps_check_columns(TupleDesc tupdesc, int expected);
 extern struct HTAB *pgps_local_hash(const char *name, long nelem, Size keysize,
 									Size entrysize);

@@ -55,6 +55,14 @@
  * own row is judged on its server connections by the rules above, and its
  * reason says it is a pooler's.
  *
+ * A configured pool (pgpool_stats_pool_check), per instance, first match
+ * wins: insufficient_data as above; undersized when every connection of
+ * the pool and its overflow was busy in at least PGPS_POOL_FULL_SHARE of
+ * the samples (clients wait then), with the capacity grown
+ * PGPS_UNDERSIZED_STEP times over; oversized when the pool is more than
+ * PGPS_OVERSIZED_FACTOR times the pool the demand needs and at least
+ * PGPS_OVERSIZED_MIN_IDLE more; else ok.
+ *
  * The server's, first match wins: over_committed when the applications'
  * recommended pools add up to more than the usable slots (max_connections
  * less the reserved ones), near_limit when client connections peaked at
@@ -517,4 +525,64 @@ pgps_advise_server(const pgpsServerDemand *s, pgpsServerAdvice *advice)
 				 (long long) peak, (long long) usable,
 				 (long long) s->recommended_total, pooler);
 	}
+}
+
+/*
+ * The verdict on a configured pool, in the recommendations' words: is a
+ * pool of pool_size plus max_overflow right for the busy connections one
+ * instance was seen with?
+ */
+void
+pgps_check_pool(const pgpsPoolUse *u, pgpsAdvice *advice)
+{
+	int			capacity = u->pool_size + u->max_overflow;
+	int			need = Max(recommended_pool_size(u->busy_p99, u->headroom),
+						   ceil_int(u->busy_burst));
+	char		overflow[160];
+
+	memset(advice, 0, sizeof(*advice));
+	advice->pool_size = need;
+	if (u->max_overflow == 0)
+		snprintf(overflow, sizeof(overflow), "no overflow");
+	else if (u->overflow_share <= 0)
+		snprintf(overflow, sizeof(overflow), "its overflow of %d never used",
+				 u->max_overflow);
+	else
+		snprintf(overflow, sizeof(overflow),
+				 "its overflow of %d in use in %.1f%% of samples",
+				 u->max_overflow, u->overflow_share * 100.0);
+
+	if (u->samples < PGPS_MIN_SAMPLES)
+	{
+		advice->verdict = PGPS_INSUFFICIENT_DATA;
+		advice->pool_size = 0;
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "%lld samples so far; a verdict needs %d",
+				 (long long) u->samples, PGPS_MIN_SAMPLES);
+		return;
+	}
+	if (u->full_share >= PGPS_POOL_FULL_SHARE)
+	{
+		advice->verdict = PGPS_UNDERSIZED;
+		advice->pool_size = Max(ceil_int(capacity * PGPS_UNDERSIZED_STEP), need);
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "all %d of its connections (pool %d, %s) were busy in %.1f%% of samples: a client that wants one then waits (the pool's own wait figures tell how long); try a pool of %d",
+				 capacity, u->pool_size, overflow, u->full_share * 100.0,
+				 advice->pool_size);
+		return;
+	}
+	if (u->pool_size >= need * PGPS_OVERSIZED_FACTOR &&
+		u->pool_size - need >= PGPS_OVERSIZED_MIN_IDLE)
+	{
+		advice->verdict = PGPS_OVERSIZED;
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "at most %.0f of its pool of %d busy in 99%% of samples, %.0f at the most (%s): a pool of %d would do",
+				 u->busy_p99, u->pool_size, u->busy_max, overflow, need);
+		return;
+	}
+	advice->verdict = PGPS_OK;
+	snprintf(advice->reason, sizeof(advice->reason),
+			 "at most %.0f of its pool of %d busy in 99%% of samples, %.0f at the most; above %d%% of it in %.1f%% of samples (%s): the pool fits",
+			 u->busy_p99, u->pool_size, u->busy_max,
+			 percent(PGPS_POOL_ALERT), u->alert_share * 100.0, overflow);
 }

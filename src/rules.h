@@ -37,6 +37,12 @@
 									 * at least this many open connections */
 #define PGPS_POOLER_IDLE_SHARE	0.5 /* ... of which at least this share idle */
 
+#define PGPS_POOL_ALERT			0.85	/* of a configured pool busy: the
+										 * usual alert's level */
+#define PGPS_POOL_FULL_SHARE	0.01	/* a configured pool (and its
+										 * overflow) wholly busy in this share
+										 * of samples is too small */
+
 /* Every verdict; pgps_verdict_name() gives its SQL name */
 typedef enum pgpsVerdict
 {
@@ -128,7 +134,30 @@ typedef struct pgpsServerAdvice
 	char		reason[600];
 } pgpsServerAdvice;
 
+/*
+ * One instance's use of a pool configured to pool_size plus max_overflow
+ * (pgpool_stats_pool_check): busy connections over the window's samples
+ */
+typedef struct pgpsPoolUse
+{
+	int			pool_size;
+	int			max_overflow;
+	int64		samples;		/* samples in the window */
+	double		busy_p50;
+	double		busy_p95;
+	double		busy_p99;
+	double		busy_max;
+	double		busy_burst;		/* as pgpsDemand's */
+	double		alert_share;	/* samples with more than PGPS_POOL_ALERT of
+								 * pool_size busy */
+	double		overflow_share; /* samples with more than pool_size open */
+	double		full_share;		/* samples with pool_size + max_overflow
+								 * busy: no connection left to lend */
+	double		headroom;
+} pgpsPoolUse;
+
 extern const char *pgps_verdict_name(pgpsVerdict verdict);
+extern void pgps_check_pool(const pgpsPoolUse *u, pgpsAdvice *advice);
 extern bool pgps_instance_saturated(int64 saturated_samples,
 									int64 connected_samples);
 extern bool pgps_instance_leaking(int left_behind, int open_before,

@@ -46,6 +46,7 @@ typedef struct pgpsSlot
 								 * while it is open */
 	struct PGPROC *proc;		/* for the wait event */
 	struct PgBackendStatus *status; /* for the state */
+	pgpsSessionCounts counts;	/* what the session did (store.h) */
 } pgpsSlot;
 
 /*
@@ -257,6 +258,11 @@ pgps_shmem_startup(void)
 		pgps_state->entries = (pgpsEntry *) (base + layout.entries);
 		pgps_state->nbuckets = layout.nbuckets;
 		pgps_state->nentries_max = pgps_max_entries;
+		for (int i = 0; i < pgps_num_slots(); i++)
+		{
+			pg_atomic_init_u64(&pgps_state->slots[i].counts.transactions, 0);
+			pg_atomic_init_u64(&pgps_state->slots[i].counts.statements, 0);
+		}
 		for (uint32 b = 0; b < layout.nbuckets; b++)
 			pgps_state->buckets[b] = -1;
 		/* the free list, in order: entry i links to i + 1 */
@@ -624,7 +630,7 @@ pgps_entry_release(pgpsEntry *entry)
 bool
 pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 				   const pgpsChurn *churn, const pgpsActivity *activity,
-				   const pgpsBucketPart *bucket)
+				   const pgpsBucketPart *bucket, const pgpsUsage *usage)
 {
 	uint32		hash = key_hash(key);
 	pgpsEntry  *entry;
@@ -638,6 +644,7 @@ pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 	entry->churn = *churn;
 	entry->activity = *activity;
 	entry->bucket = *bucket;
+	entry->usage = *usage;
 	/* no session survives a restart */
 	entry->churn.open_connections = 0;
 	return true;
@@ -787,6 +794,23 @@ evict_some(void)
 	}
 }
 
+/*
+ * At a reset, what the live sessions did so far counts as added: their
+ * entries start from zero with them.  Under every partition exclusive, so
+ * no one is adding (that takes the entry's partition and spinlock).
+ */
+static void
+mark_slots_counted(void)
+{
+	for (int i = 0; i < pgps_num_slots(); i++)
+	{
+		pgpsSessionCounts *counts = &pgps_state->slots[i].counts;
+
+		counts->flushed_transactions = pg_atomic_read_u64(&counts->transactions);
+		counts->flushed_statements = pg_atomic_read_u64(&counts->statements);
+	}
+}
+
 /* The moment of a reset, which every kept entry starts from */
 typedef struct ResetState
 {
@@ -832,6 +856,7 @@ pgps_reset_all(void)
 	SpinLockRelease(&pgps_state->mutex);
 	for (int p = 0; p < PGPS_PARTITIONS; p++)
 		part_foreach(p, reset_entry, &rs);
+	mark_slots_counted();
 
 	pgps_history_reset();
 
@@ -971,8 +996,12 @@ pgps_entry_foreach(pgpsEntryFn fn, pgpsPartDoneFn done, void *arg, bool locked)
 /*
  * Visit every open session's slot; the caller holds every partition, so no
  * entry found there can go.  A slot being set or cleared meanwhile is seen
- * with its pid or not at all.  Returns how many open sessions have no key
- * (they were established while the table was full of keys with open
+ * with its pid or not at all.  Each session's transactions and statements
+ * since the last visit are added to its entry first, under the entry's
+ * spinlock, if the session still holds the slot then: one that cleared it
+ * adds the rest itself, under the same spinlock, so nothing is added twice
+ * or to another session's entry.  Returns how many open sessions have no
+ * key (they were established while the table was full of keys with open
  * connections): they are not visited.
  */
 int
@@ -991,10 +1020,16 @@ pgps_slot_foreach(pgpsSlotFn fn, void *arg)
 			continue;
 		pg_read_barrier();
 		entry = slot->entry;
-		if (entry != NULL)
-			fn(entry, pid, slot->status, slot->proc, arg);
-		else
+		if (entry == NULL)
+		{
 			unkeyed++;
+			continue;
+		}
+		SpinLockAcquire(&entry->mutex);
+		if (slot->pid == pid)
+			pgps_usage_flush(&entry->usage, &slot->counts);
+		SpinLockRelease(&entry->mutex);
+		fn(entry, pid, slot->status, slot->proc, arg);
 	}
 	return unkeyed;
 }
@@ -1054,24 +1089,30 @@ pgps_unkeyed_sessions(void)
 
 /*
  * Publish this backend's session in its slot, so the sampler finds it.
- * Called holding the entry got from pgps_entry_acquire(), when the session
- * is counted as open, or with NULL for a session that got no key: the
- * server's figures still count it.
+ * Called holding the entry got from pgps_entry_acquire() (its spinlock),
+ * when the session is counted as open, or with NULL for a session that got
+ * no key: the server's figures still count it.  Returns the session's
+ * counts, zeroed, for it to count in (NULL with no entry or no slot).
  */
-void
+pgpsSessionCounts *
 pgps_slot_set(pgpsEntry *entry)
 {
 	int			i = PGPS_MY_SLOT;
 	pgpsSlot   *slot;
 
 	if (i < 0 || i >= pgps_num_slots())
-		return;
+		return NULL;
 	slot = &pgps_state->slots[i];
 	slot->entry = entry;
 	slot->proc = MyProc;
 	slot->status = MyBEEntry;
+	pg_atomic_write_u64(&slot->counts.transactions, 0);
+	pg_atomic_write_u64(&slot->counts.statements, 0);
+	slot->counts.flushed_transactions = 0;
+	slot->counts.flushed_statements = 0;
 	pg_write_barrier();
 	slot->pid = MyProcPid;
+	return entry != NULL ? &slot->counts : NULL;
 }
 
 /* Withdraw this backend's session from its slot; never throws */

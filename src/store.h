@@ -14,6 +14,7 @@
 #ifndef PGPS_STORE_H
 #define PGPS_STORE_H
 
+#include "port/atomics.h"
 #include "storage/spin.h"
 
 #include "pgpool_stats.h"
@@ -36,6 +37,9 @@ typedef struct pgpsEntry
 	pgpsChurn	churn;
 	pgpsActivity activity;
 	pgpsBucketPart bucket;
+	pgpsUsage	usage;			/* the sessions' ends: conn_hooks.c; their
+								 * transactions and statements: conn_hooks.c
+								 * and the sampler's walk (pgps_usage_flush) */
 
 	/*
 	 * The sample being taken (collector.c): written and read only by whoever
@@ -51,6 +55,36 @@ typedef struct pgpsEntry
 	bool		scratch_pooled; /* busy sessions of a pooler carrying this
 								 * key's name were counted in it */
 } pgpsEntry;
+
+/*
+ * What one session has done, in its slot: counted by the session alone,
+ * with plain stores (pg_atomic_write_u64 only makes a 64-bit store whole on
+ * every platform), no lock and no other writer, so a transaction costs an
+ * increment.  What has been added to the entry's usage is marked under the
+ * entry's spinlock, by whoever adds it: the sampler while the session
+ * holds its slot, the session at its end.
+ */
+typedef struct pgpsSessionCounts
+{
+	pg_atomic_uint64 transactions;
+	pg_atomic_uint64 statements;
+	uint64		flushed_transactions;	/* under the entry's spinlock */
+	uint64		flushed_statements;
+} pgpsSessionCounts;
+
+/* Add what a session did since the last time to its entry's usage; called
+ * under the entry's spinlock */
+static inline void
+pgps_usage_flush(pgpsUsage *usage, pgpsSessionCounts *counts)
+{
+	uint64		transactions = pg_atomic_read_u64(&counts->transactions);
+	uint64		statements = pg_atomic_read_u64(&counts->statements);
+
+	usage->transactions += (int64) (transactions - counts->flushed_transactions);
+	usage->statements += (int64) (statements - counts->flushed_statements);
+	counts->flushed_transactions = transactions;
+	counts->flushed_statements = statements;
+}
 
 typedef enum pgpsCreateMode
 {
@@ -103,7 +137,8 @@ extern long pgps_entry_count(void);
 extern bool pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 							   const pgpsChurn *churn,
 							   const pgpsActivity *activity,
-							   const pgpsBucketPart *bucket);
+							   const pgpsBucketPart *bucket,
+							   const pgpsUsage *usage);
 extern void pgps_store_lock(LWLockMode mode);
 extern void pgps_store_unlock(void);
 extern void pgps_entry_foreach(pgpsEntryFn fn, pgpsPartDoneFn done, void *arg,
@@ -111,7 +146,7 @@ extern void pgps_entry_foreach(pgpsEntryFn fn, pgpsPartDoneFn done, void *arg,
 extern int	pgps_slot_foreach(pgpsSlotFn fn, void *arg);
 extern void pgps_slot_foreach_key(pgpsSlotKeyFn fn, void *arg);
 extern int	pgps_unkeyed_sessions(void);
-extern void pgps_slot_set(pgpsEntry *entry);
+extern pgpsSessionCounts *pgps_slot_set(pgpsEntry *entry);
 extern void pgps_slot_clear(void);
 extern void pgps_sample_lock(LWLockMode mode);
 extern void pgps_sample_unlock(void);

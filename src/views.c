@@ -17,12 +17,14 @@
 #include <sys/socket.h>
 
 #include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -37,7 +39,8 @@
 PG_FUNCTION_INFO_V1(pgpool_stats_memory_1_1);
 
 /* Columns of each function; 1.1 adds total_trend to the activity */
-#define CONNECTIONS_COLS	19
+#define CONNECTIONS_COLS_1_0	19
+#define CONNECTIONS_COLS	26	/* 1.3 adds the usage and the ends */
 #define ACTIVITY_COLS_1_0	19
 #define ACTIVITY_COLS		20	/* 1.1 adds total_trend */
 #define HISTORY_COLS		14
@@ -48,8 +51,8 @@ PG_FUNCTION_INFO_V1(pgpool_stats_memory_1_1);
 #define TREND_BUCKETS		20
 
 /* The inet datum of a key's client address, or NULL for none */
-static Datum
-addr_datum(const pgpsAddr *addr, bool *isnull)
+Datum
+pgps_addr_datum(const pgpsAddr *addr, bool *isnull)
 {
 	inet	   *result;
 
@@ -157,7 +160,7 @@ key_columns(const pgpsKey *key, bool full, Datum *values, bool *nulls)
 	values[1] = ObjectIdGetDatum(key->userid);
 	values[2] = CStringGetTextDatum(key->appname);
 	if (full)
-		values[3] = addr_datum(&key->addr, &nulls[3]);
+		values[3] = pgps_addr_datum(&key->addr, &nulls[3]);
 	else
 		nulls[3] = true;
 	return 4;
@@ -169,6 +172,7 @@ typedef struct ChurnCopy
 	pgpsKey		key;
 	TimestampTz last_seen;
 	pgpsChurn	churn;
+	pgpsUsage	usage;
 } ChurnCopy;
 
 static void
@@ -179,14 +183,17 @@ copy_churn(void *dst, const pgpsEntry *entry)
 	c->key = entry->key;
 	c->last_seen = entry->last_seen;
 	c->churn = entry->churn;
+	c->usage = entry->usage;
 }
 
 /* One row of pgpool_stats_connections */
 static void
-connections_row(const ChurnCopy *copy, bool full, TimestampTz now,
+connections_row(const ChurnCopy *copy, bool full, int api, TimestampTz now,
 				TimestampTz stats_reset, Datum *values, bool *nulls)
 {
 	const pgpsChurn *c = &copy->churn;
+	const pgpsUsage *u = &copy->usage;
+	int			ncols = api >= PGPS_API_1_3 ? CONNECTIONS_COLS : CONNECTIONS_COLS_1_0;
 	int			i = key_columns(&copy->key, full, values, nulls);
 
 	values[i++] = Int64GetDatum(c->connections);
@@ -217,15 +224,30 @@ connections_row(const ChurnCopy *copy, bool full, TimestampTz now,
 													  c->connections)),
 									&nulls[i]);
 	i++;
+	if (api >= PGPS_API_1_3)
+	{
+		values[i++] = Int64GetDatum(u->transactions);
+		values[i++] = Int64GetDatum(u->statements);
+		values[i] = float8_or_null(pgps_mean(u->transactions, c->connections),
+								   &nulls[i]);
+		i++;
+		values[i] = float8_or_null(pgps_reuse_share(u->transactions,
+													c->connections),
+								   &nulls[i]);
+		i++;
+		values[i++] = Int64GetDatum(u->sessions_abandoned);
+		values[i++] = Int64GetDatum(u->sessions_fatal);
+		values[i++] = Int64GetDatum(u->sessions_killed);
+	}
 	values[i] = timestamp_or_null(c->first_seen, &nulls[i]);
 	i++;
 	values[i] = timestamp_or_null(c->last_connect, &nulls[i]);
 	i++;
 	values[i] = timestamp_or_null(stats_reset, &nulls[i]);
 	i++;
-	Assert(i == CONNECTIONS_COLS);
+	Assert(i == ncols);
 	/* stats_reset is the store's, not the key's */
-	pgps_hide_figures(full, nulls, 4, CONNECTIONS_COLS - 1);
+	pgps_hide_figures(full, nulls, 4, ncols - 1);
 }
 
 /*
@@ -256,6 +278,7 @@ typedef struct ConnectionsEmit
 	ReturnSetInfo *rsinfo;
 	MemoryContext row_context;
 	bool		see_all;
+	int			api;
 	TimestampTz now;
 	pgpsGlobalStats stats;
 } ConnectionsEmit;
@@ -270,8 +293,8 @@ connections_emit(const void *copy, void *arg)
 	MemoryContext old = MemoryContextSwitchTo(ce->row_context);
 
 	memset(nulls, 0, sizeof(nulls));
-	connections_row(c, pgps_sees_row(ce->see_all, c->key.userid), ce->now,
-					ce->stats.stats_reset, values, nulls);
+	connections_row(c, pgps_sees_row(ce->see_all, c->key.userid), ce->api,
+					ce->now, ce->stats.stats_reset, values, nulls);
 	MemoryContextSwitchTo(old);
 	pgps_put_row(ce->rsinfo, ce->row_context, values, nulls);
 }
@@ -285,7 +308,9 @@ connections(FunctionCallInfo fcinfo, int api)
 	pgps_check_loaded();
 	pgps_init_srf(fcinfo);
 	ce.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	pgps_check_columns(ce.rsinfo->setDesc, CONNECTIONS_COLS);
+	pgps_check_columns(ce.rsinfo->setDesc, api >= PGPS_API_1_3 ?
+					   CONNECTIONS_COLS : CONNECTIONS_COLS_1_0);
+	ce.api = api;
 	ce.see_all = pgps_sees_all_rows();
 	ce.now = GetCurrentTimestamp();
 	ce.row_context = pgps_row_context();
@@ -297,6 +322,7 @@ connections(FunctionCallInfo fcinfo, int api)
 }
 
 PGPS_ENTRY_POINTS_1_0_1_1(pgpool_stats_connections, connections)
+PGPS_ENTRY_POINT(pgpool_stats_connections, connections, 1_3)
 
 /*
  * Whether the client receives UTF-8.  Read from the setting, not from
@@ -347,6 +373,35 @@ sparkline(const int32 *values, int n)
 	}
 	return buf.data;
 }
+
+/*
+ * pgpool_stats_sparkline(integer[]): the sparkline of any series, as the
+ * activity view draws them (a NULL element counts as 0), for the report and
+ * for a user's own queries over the history.
+ */
+static Datum
+sparkline_sql(FunctionCallInfo fcinfo, int api)
+{
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+	int32	   *values;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("pgpool_stats_sparkline takes a one-dimensional array, not one of %d dimensions",
+						ARR_NDIM(array))));
+	deconstruct_array(array, INT4OID, sizeof(int32), true, TYPALIGN_INT,
+					  &elems, &elem_nulls, &n);
+	values = palloc0(Max(n, 1) * sizeof(int32));
+	for (int i = 0; i < n; i++)
+		values[i] = elem_nulls[i] ? 0 : DatumGetInt32(elems[i]);
+	PG_RETURN_TEXT_P(cstring_to_text(sparkline(values, n)));
+}
+
+PGPS_ENTRY_POINT(pgpool_stats_sparkline, sparkline_sql, 1_3)
 
 /* max_active and max_total of each key in the newest TREND_BUCKETS buckets */
 typedef struct TrendEntry

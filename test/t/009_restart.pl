@@ -1,5 +1,5 @@
 # What survives what: a clean restart keeps every figure exactly, and so
-# does a file written by pgpool_stats 1.0; an immediate stop or a crash
+# does a file written by pgpool_stats 1.2, 1.1 or 1.0; an immediate stop or a crash
 # starts empty; a bad statistics file is ignored
 # with a LOG line; a smaller table keeps what fits; a killed worker brings
 # crash recovery, not a crash loop.
@@ -26,6 +26,11 @@ my $row = q{
 my $history = q{
 	SELECT count(*) || '|' || coalesce(sum(connections), 0)
 	  FROM pgpool_stats_history WHERE application_name = 'survivor'};
+# what the sessions did and how they ended (1.3)
+my $usage = q{
+	SELECT transactions || '|' || statements || '|' || sessions_abandoned || '|' ||
+		   sessions_fatal || '|' || sessions_killed
+	  FROM pgpool_stats_connections WHERE application_name = 'survivor'};
 
 # CRC-32C, as the file's trailer holds it
 sub crc32c
@@ -78,6 +83,8 @@ ok(poll_bg($mon, "SELECT split_part(($history), '|', 2)", '5'),
 $mon->query_safe('SELECT pgpool_stats_sample()');
 my $before = $mon->query_safe($row);
 my $history_before = $mon->query_safe($history);
+is($mon->query_safe($usage), '5|5|0|0|0',
+	'5 sessions of one statement: 5 transactions, 5 statements, all ended normally');
 $mon->quit;
 $node->restart;
 ok(!-e $file && -e "$file.loaded",
@@ -92,6 +99,7 @@ s/\|[^|]*$// for ($before, $after);
 is($after, $before, 'after a clean restart every churn and activity figure is the same');
 cmp_ok($samples_after, '>=', $samples_before, 'and the sample count carries on');
 is($mon->query_safe($history), $history_before, 'the history is the same');
+is($mon->query_safe($usage), '5|5|0|0|0', 'and the transactions and statements');
 is(churn_row($mon, 'survivor', 'open_connections'), '0', 'no session survives a restart');
 is($mon->query_safe($behind), 't', 'still behind a pooler: the file carries its pooled samples');
 $mon->quit;
@@ -134,10 +142,12 @@ s/\|[^|]*$// for ($after);
 is($after, $before, 'after a failed write the next start has the statistics read at the last start');
 $mon->quit;
 
-# --- a file of pgpool_stats 1.1 (format 3): a library update keeps it all --
-# The same statistics rewritten as 1.1 wrote them: 1.2 added two 8-byte
-# figures at the end of each entry's activity (lent_samples,
-# pooled_samples), and nothing else.
+# --- files of pgpool_stats 1.2 (format 4) and 1.1 (format 3) --------------
+# The same statistics rewritten as 1.2 wrote them: 1.3 added the usage
+# (five 8-byte figures) at the end of each entry, and nothing else; then as
+# 1.1 wrote them: 1.2 added two 8-byte figures at the end of each entry's
+# activity (lent_samples, pooled_samples), and nothing else.
+my $usage_size = 40;
 my $added = 16;
 
 sub read_file
@@ -161,9 +171,34 @@ sub write_file
 	close $fh;
 }
 
+sub rewrite_as_format4
+{
+	my ($file) = @_;
+	my $data = read_file($file);
+	my $f = file_layout(\$data);
+	my ($key, $churn, $activity, $part) = unpack 'L<4', substr($data, 64, 16);
+	# an entry: the key, padded to 8 bytes, last_seen, churn, activity,
+	# part, usage
+	my $act_at = (($key + 7) & ~7) + 8 + $churn;
+	die "an entry is its parts"
+	  unless $act_at + $activity + $part + $usage_size == $f->{entry_size};
+	my $entries = '';
+	for my $i (0 .. $f->{nentries} - 1)
+	{
+		my $e = substr($data, $f->{header_size} + $i * $f->{entry_size}, $f->{entry_size});
+		substr($e, -$usage_size) = '';
+		$entries .= $e;
+	}
+	my $header = substr($data, 0, $f->{header_size});
+	substr($header, 4, 4) = pack 'L<', 4;
+	substr($header, 16, 4) = pack 'L<', $f->{entry_size} - $usage_size;
+	write_file($file, $header . $entries . substr($data, $f->{history}));
+}
+
 sub rewrite_as_format3
 {
 	my ($file) = @_;
+	rewrite_as_format4($file);
 	my $data = read_file($file);
 	my $f = file_layout(\$data);
 	my ($key, $churn, $activity, $part) = unpack 'L<4', substr($data, 64, 16);
@@ -203,6 +238,12 @@ sub reload_as
 	is($mon->query_safe($history), $history_before, 'and the history');
 	$mon->quit;
 }
+
+reload_as(\&rewrite_as_format4, '1.2');
+$mon = bg_session($node, 'monitor');
+is($mon->query_safe($usage), '0|0|0|0|0', '1.2 counted no transactions: the converted file has none');
+is($mon->query_safe($behind), 't', 'and keeps its pooled samples');
+$mon->quit;
 
 reload_as(\&rewrite_as_format3, '1.1');
 $mon = bg_session($node, 'monitor');

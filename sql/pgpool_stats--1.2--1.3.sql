@@ -1,0 +1,349 @@
+/* pgpool_stats--1.2--1.3.sql: update of pgpool_stats from 1.2 to 1.3 */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "ALTER EXTENSION pgpool_stats UPDATE TO '1.3'" to load this file. \quit
+
+-- 1.3 adds what load-test reports measure by hand: each key's transactions
+-- and statements (reuse per connection) and how its sessions ended, in the
+-- connections view; pool_check() for a configured pool; the report; and
+-- the sparkline the report draws with.  A view's columns cannot change in
+-- place, so the connections view and its function go and come back, with
+-- the privileges of a fresh install (SELECT on the view for everyone).
+DROP VIEW pgpool_stats_connections;
+DROP FUNCTION pgpool_stats_connections();
+
+-- Connection churn per key (database, role, application_name, client address)
+CREATE FUNCTION pgpool_stats_connections(
+    OUT dbid oid,
+    OUT userid oid,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT connections bigint,
+    OUT disconnections bigint,
+    OUT auth_failures bigint,
+    OUT login_failures bigint,
+    OUT open_connections integer,
+    OUT connects_per_sec double precision,
+    OUT session_avg_ms double precision,
+    OUT session_p50_ms double precision,
+    OUT session_p95_ms double precision,
+    OUT session_max_ms double precision,
+    OUT short_sessions bigint,
+    OUT setup_avg_ms double precision,
+    OUT transactions bigint,
+    OUT statements bigint,
+    OUT transactions_per_connection double precision,
+    OUT reuse_share double precision,
+    OUT sessions_abandoned bigint,
+    OUT sessions_fatal bigint,
+    OUT sessions_killed bigint,
+    OUT first_seen timestamp with time zone,
+    OUT last_connect timestamp with time zone,
+    OUT stats_reset timestamp with time zone
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_connections_1_3'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pgpool_stats_connections AS
+    SELECT s.dbid,
+           d.datname,
+           s.userid,
+           r.rolname AS usename,
+           s.application_name,
+           s.client_addr,
+           s.connections,
+           s.disconnections,
+           s.auth_failures,
+           s.login_failures,
+           s.open_connections,
+           s.connects_per_sec,
+           s.session_avg_ms,
+           s.session_p50_ms,
+           s.session_p95_ms,
+           s.session_max_ms,
+           s.short_sessions,
+           s.setup_avg_ms,
+           s.transactions,
+           s.statements,
+           s.transactions_per_connection,
+           s.reuse_share,
+           s.sessions_abandoned,
+           s.sessions_fatal,
+           s.sessions_killed,
+           s.first_seen,
+           s.last_connect,
+           s.stats_reset
+      FROM pgpool_stats_connections() s
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid;
+
+-- A configured pool's use, per instance (the C part; read it through
+-- pgpool_stats_pool_check)
+CREATE FUNCTION pgpool_stats_pool_check_keys(
+    text,
+    integer,
+    integer,
+    OUT dbid oid,
+    OUT userid oid,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT samples bigint,
+    OUT open_max integer,
+    OUT busy_p50_pct double precision,
+    OUT busy_p95_pct double precision,
+    OUT busy_p99_pct double precision,
+    OUT busy_max_pct double precision,
+    OUT busy_above_85_share double precision,
+    OUT overflow_reached boolean,
+    OUT overflow_share double precision,
+    OUT overflow_s double precision,
+    OUT exhausted_share double precision,
+    OUT exhausted_s double precision,
+    OUT verdict text,
+    OUT recommended_pool_size integer,
+    OUT reason text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_pool_check_keys_1_3'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- Is a pool configured to pool_size (+ max_overflow) per instance right for
+-- this application?  One row per instance (client address), of every
+-- database and role unless datname or usename says which.
+CREATE FUNCTION pgpool_stats_pool_check(
+    application_name text,
+    pool_size integer,
+    max_overflow integer DEFAULT 0,
+    datname name DEFAULT NULL,
+    usename name DEFAULT NULL,
+    OUT datname name,
+    OUT usename name,
+    OUT client_addr inet,
+    OUT samples bigint,
+    OUT open_max integer,
+    OUT busy_p50_pct double precision,
+    OUT busy_p95_pct double precision,
+    OUT busy_p99_pct double precision,
+    OUT busy_max_pct double precision,
+    OUT busy_above_85_share double precision,
+    OUT overflow_reached boolean,
+    OUT overflow_share double precision,
+    OUT overflow_s double precision,
+    OUT exhausted_share double precision,
+    OUT exhausted_s double precision,
+    OUT verdict text,
+    OUT recommended_pool_size integer,
+    OUT reason text
+)
+RETURNS SETOF record
+LANGUAGE sql VOLATILE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT d.datname, r.rolname, s.client_addr, s.samples, s.open_max,
+           s.busy_p50_pct, s.busy_p95_pct, s.busy_p99_pct, s.busy_max_pct,
+           s.busy_above_85_share, s.overflow_reached, s.overflow_share,
+           s.overflow_s, s.exhausted_share, s.exhausted_s, s.verdict,
+           s.recommended_pool_size, s.reason
+      FROM pgpool_stats_pool_check_keys($1, $2, coalesce($3, 0)) s
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid
+     WHERE ($4 IS NULL OR d.datname = $4)
+       AND ($5 IS NULL OR r.rolname = $5)
+     ORDER BY d.datname, r.rolname, s.client_addr;
+END;
+
+-- The sparkline of a series, as the activity view draws its trends
+CREATE FUNCTION pgpool_stats_sparkline(integer[])
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgpool_stats_sparkline_1_3'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+-- The whole picture in one call: per application its churn, reuse, how its
+-- sessions ended, its activity with a sparkline of the last hour, its
+-- verdict and reason, then the server; 'text' for a terminal, 'markdown'
+-- for a ticket or a pull request.  It reads the views, with the caller's
+-- privileges: another role's application shows its names, not its figures.
+CREATE FUNCTION pgpool_stats_report(format text DEFAULT 'text')
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+AS $report$
+DECLARE
+    md boolean;
+    ext name;
+    result text;
+BEGIN
+    IF format IS NULL OR lower(format) NOT IN ('text', 'markdown') THEN
+        RAISE EXCEPTION 'pgpool_stats_report: unknown format "%"', format
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The format is ''text'' or ''markdown''.';
+    END IF;
+    md := lower(format) = 'markdown';
+    -- the views are read where the extension is, whatever the search_path
+    SELECT n.nspname INTO ext
+      FROM pg_catalog.pg_extension e
+      JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'pgpool_stats';
+
+    EXECUTE pg_catalog.format($q$
+    WITH conn AS (
+        SELECT dbid, datname, userid, usename, application_name,
+               count(*) AS instances,
+               bool_and(connections IS NULL) AS hidden,
+               sum(connections) AS connections,
+               sum(disconnections) AS ended,
+               sum(open_connections) AS open,
+               sum(auth_failures + login_failures) AS failures,
+               sum(connects_per_sec) AS per_sec,
+               sum(session_avg_ms * disconnections)
+                 / nullif(sum(disconnections) FILTER (WHERE session_avg_ms IS NOT NULL), 0) AS session_avg,
+               max(session_p95_ms) AS session_p95,
+               max(session_max_ms) AS session_max,
+               sum(setup_avg_ms * connections)
+                 / nullif(sum(connections) FILTER (WHERE setup_avg_ms IS NOT NULL), 0) AS setup_avg,
+               sum(transactions) AS xacts,
+               sum(statements) AS stmts,
+               sum(sessions_abandoned) AS abandoned,
+               sum(sessions_fatal) AS fatal,
+               sum(sessions_killed) AS killed
+          FROM %1$I.pgpool_stats_connections
+         GROUP BY dbid, datname, userid, usename, application_name),
+    act AS (
+        SELECT dbid, userid, application_name,
+               sum(total) AS total, sum(active) AS active, sum(idle) AS idle,
+               sum(idle_in_transaction + idle_in_transaction_aborted) AS iit,
+               max(total_max) AS total_max, max(active_max) AS active_max
+          FROM %1$I.pgpool_stats_activity
+         GROUP BY dbid, userid, application_name),
+    hist AS (
+        SELECT dbid, userid, application_name, bucket_start,
+               sum(total_max) AS total_max, sum(active_max) AS active_max
+          FROM %1$I.pgpool_stats_history
+         WHERE bucket_end > now() - interval '1 hour'
+         GROUP BY dbid, userid, application_name, bucket_start),
+    buckets AS (
+        SELECT DISTINCT bucket_start FROM %1$I.pgpool_stats_history
+         WHERE bucket_end > now() - interval '1 hour'),
+    spark AS (
+        SELECT k.dbid, k.userid, k.application_name,
+               %1$I.pgpool_stats_sparkline(array_agg(coalesce(h.total_max, 0)::integer ORDER BY b.bucket_start)) AS total_line,
+               %1$I.pgpool_stats_sparkline(array_agg(coalesce(h.active_max, 0)::integer ORDER BY b.bucket_start)) AS active_line,
+               max(h.total_max) AS total_peak, max(h.active_max) AS active_peak,
+               count(*) AS nbuckets
+          FROM (SELECT DISTINCT dbid, userid, application_name FROM hist) k
+         CROSS JOIN buckets b
+          LEFT JOIN hist h ON h.dbid = k.dbid AND h.userid = k.userid
+                          AND h.application_name = k.application_name
+                          AND h.bucket_start = b.bucket_start
+         GROUP BY k.dbid, k.userid, k.application_name),
+    apps AS (
+        SELECT c.*, a.total, a.active, a.idle, a.iit, a.total_max, a.active_max,
+               r.verdict, r.reason, r.recommended_pool_size AS pool,
+               r.busy_p95, r.busy_p99,
+               s.total_line, s.active_line, s.total_peak, s.active_peak, s.nbuckets,
+               coalesce(nullif(c.application_name, ''), '(no name)') AS name,
+               coalesce(c.datname::text, '(unknown database)') AS db,
+               coalesce(c.usename::text, '(unknown role)') AS role
+          FROM conn c
+          LEFT JOIN act a USING (dbid, userid, application_name)
+          LEFT JOIN %1$I.pgpool_stats_recommendations r USING (dbid, userid, application_name)
+          LEFT JOIN spark s USING (dbid, userid, application_name)),
+    lines AS (
+        SELECT name, db, role, hidden, connections,
+               format('%%s (database %%s, role %%s, %%s %%s)', name, db, role, instances,
+                      CASE WHEN instances = 1 THEN 'instance' ELSE 'instances' END) AS title,
+               CASE WHEN hidden THEN NULL
+                    ELSE format('%%s%%s: %%s', coalesce(verdict, 'none yet'),
+                                CASE WHEN pool > 0 AND verdict <> 'insufficient_data' THEN format(', pool %%s per instance', pool) ELSE '' END,
+                                coalesce(reason, 'no sample has seen it yet')) END AS verdict_line,
+               CASE WHEN hidden THEN NULL
+                    ELSE format('%%s connections (%%s open, %%s ended), %%s per s; sessions avg %%s ms, p95 %%s ms, max %%s ms; setup %%s ms each; %%s failed logins',
+                                connections, open, ended, round(per_sec::numeric, 3),
+                                coalesce(round(session_avg::numeric, 1)::text, '-'),
+                                coalesce(round(session_p95::numeric, 1)::text, '-'),
+                                coalesce(round(session_max::numeric, 1)::text, '-'),
+                                coalesce(round(setup_avg::numeric, 2)::text, '-'),
+                                failures) END AS churn_line,
+               CASE WHEN hidden THEN NULL
+                    ELSE format('%%s transactions, %%s statements: %%s transactions per connection, %%s%%%% of transactions on a reused connection',
+                                xacts, stmts,
+                                coalesce(round(xacts::numeric / nullif(connections, 0), 1)::text, '-'),
+                                coalesce(round(100 * greatest(0, 1 - connections::numeric / nullif(xacts, 0)), 1)::text, '-')) END AS reuse_line,
+               CASE WHEN hidden THEN NULL
+                    ELSE format('%%s sessions ended: %%s normally, %%s abandoned by the client, %%s by an error (fatal), %%s killed',
+                                ended, ended - abandoned - fatal - killed, abandoned, fatal, killed) END AS ends_line,
+               CASE WHEN hidden THEN NULL
+                    ELSE format('now %%s open (%%s active, %%s idle, %%s idle in a transaction); at most %%s open and %%s active in one instance; busy p95 %%s, p99 %%s per instance',
+                                coalesce(total, 0), coalesce(active, 0), coalesce(idle, 0), coalesce(iit, 0),
+                                coalesce(total_max, 0), coalesce(active_max, 0),
+                                coalesce(round(busy_p95::numeric, 1)::text, '-'),
+                                coalesce(round(busy_p99::numeric, 1)::text, '-')) END AS activity_line,
+               CASE WHEN hidden THEN NULL
+                    WHEN total_line IS NULL THEN 'no history bucket closed in the last hour'
+                    ELSE format('open %%s (at most %%s), active %%s (at most %%s), %%s buckets',
+                                total_line, total_peak, active_line, active_peak, nbuckets) END AS hour_line,
+               xacts, per_sec, abandoned, fatal, killed, total, verdict, pool, total_line, active_line
+          FROM apps),
+    srv AS (SELECT * FROM %1$I.pgpool_stats_server),
+    info AS (SELECT * FROM %1$I.pgpool_stats_info)
+    SELECT CASE WHEN NOT %2$L THEN
+        format(E'pgpool_stats report, %%s\nstatistics since %%s, %%s samples every %%s ms\n\n',
+               to_char(now(), 'YYYY-MM-DD HH24:MI:SS TZ'),
+               (SELECT to_char(stats_reset, 'YYYY-MM-DD HH24:MI:SS TZ') FROM info),
+               (SELECT samples_taken FROM info), (SELECT sample_interval_ms FROM info))
+        || coalesce((SELECT string_agg(
+               CASE WHEN hidden THEN format(E'application %%s\n  another role''s application: its figures are hidden\n', title)
+                    ELSE format(E'application %%s\n  verdict     %%s\n  churn       %%s\n  reuse       %%s\n  ended       %%s\n  activity    %%s\n  last hour   %%s\n',
+                                title, verdict_line, churn_line, reuse_line, ends_line, activity_line, hour_line) END,
+               E'\n' ORDER BY hidden, connections DESC NULLS LAST, name, db, role) FROM lines), E'no application seen yet\n')
+        || (SELECT format(E'\nserver: %%s of %%s usable connections open (%%s at most), %%s spare; the applications'' pools add up to %%s\n  verdict     %%s: %%s\n',
+                          client_connections, max_connections - reserved_connections,
+                          client_connections_max, spare_connections, recommended_total,
+                          verdict, reason) FROM srv)
+    ELSE
+        format(E'# pgpool_stats report\n\n%%s; statistics since %%s, %%s samples every %%s ms.\n\n',
+               to_char(now(), 'YYYY-MM-DD HH24:MI:SS TZ'),
+               (SELECT to_char(stats_reset, 'YYYY-MM-DD HH24:MI:SS TZ') FROM info),
+               (SELECT samples_taken FROM info), (SELECT sample_interval_ms FROM info))
+        || E'## Applications\n\n'
+        || E'| application | database | role | verdict | pool | connections/s | transactions | reuse | abandoned | fatal | killed | open now | last hour, open | last hour, active |\n'
+        || E'|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n'
+        || coalesce((SELECT string_agg(format(E'| %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s |\n',
+               replace(name, '|', '\|'), replace(db, '|', '\|'), replace(role, '|', '\|'),
+               CASE WHEN hidden THEN '(hidden)' ELSE coalesce(verdict, '-') END,
+               CASE WHEN hidden OR verdict = 'insufficient_data' THEN '-' ELSE coalesce(nullif(pool, 0)::text, '-') END,
+               coalesce(round(per_sec::numeric, 3)::text, '-'),
+               coalesce(xacts::text, '-'),
+               coalesce(round(100 * greatest(0, 1 - connections::numeric / nullif(xacts, 0)), 1)::text || '%%', '-'),
+               coalesce(abandoned::text, '-'), coalesce(fatal::text, '-'), coalesce(killed::text, '-'),
+               coalesce(total::text, '-'),
+               coalesce(nullif(total_line, ''), '-'), coalesce(nullif(active_line, ''), '-')),
+               '' ORDER BY hidden, connections DESC NULLS LAST, name, db, role) FROM lines), E'| no application seen yet |||||||||||||\n')
+        || coalesce((SELECT string_agg(
+               CASE WHEN hidden THEN format(E'\n### %%s\n\nAnother role''s application: its figures are hidden.\n', replace(title, '|', '\|'))
+                    ELSE format(E'\n### %%s\n\n- **Verdict:** %%s\n- **Churn:** %%s\n- **Reuse:** %%s\n- **Ended:** %%s\n- **Activity:** %%s\n- **Last hour:** %%s\n',
+                                title, verdict_line, churn_line, reuse_line, ends_line, activity_line, hour_line) END,
+               '' ORDER BY hidden, connections DESC NULLS LAST, name, db, role) FROM lines), '')
+        || (SELECT format(E'\n## Server\n\n| usable connections | open now | at most | spare | pools add up to | verdict |\n|---:|---:|---:|---:|---:|---|\n| %%s | %%s | %%s | %%s | %%s | %%s |\n\n%%s\n',
+                          max_connections - reserved_connections, client_connections,
+                          client_connections_max, spare_connections, recommended_total,
+                          verdict, reason) FROM srv)
+    END
+    $q$, ext, md) INTO result;
+    RETURN result;
+END
+$report$;
+
+GRANT SELECT ON pgpool_stats_connections TO PUBLIC;
+
+COMMENT ON FUNCTION pgpool_stats_connections() IS
+    'connection churn per key; read it through the view pgpool_stats_connections';
+COMMENT ON VIEW pgpool_stats_connections IS
+    'connection churn per (database, role, application_name, client address): connections opened and closed, failed logins, session lifetimes, setup time, transactions and statements per connection, and how sessions ended';
+COMMENT ON FUNCTION pgpool_stats_pool_check_keys(text, integer, integer) IS
+    'a configured pool''s use per key; read it through pgpool_stats_pool_check()';
+COMMENT ON FUNCTION pgpool_stats_pool_check(text, integer, integer, name, name) IS
+    'how each instance of an application used a pool of pool_size plus max_overflow connections: busy percentiles as a share of the pool, time above 85%, time in and at the end of the overflow, a verdict and its reason';
+COMMENT ON FUNCTION pgpool_stats_sparkline(integer[]) IS
+    'the sparkline of a series of counts, as the activity view draws its trends';
+COMMENT ON FUNCTION pgpool_stats_report(text) IS
+    'the whole picture in one text: per application churn, reuse, session ends, activity with the last hour''s sparklines, verdict and reason, then the server; format ''text'' or ''markdown''';
