@@ -51,6 +51,53 @@ SELECT transactions, statements, transactions_per_connection,
  WHERE application_name = current_setting('application_name');
 DROP FUNCTION pgps_regress_inner();
 
+-- Errors do not stop the count, nor make a function's statements a
+-- client's: an error caught by an EXCEPTION block, one that reaches the
+-- client, one undone by ROLLBACK TO SAVEPOINT, a procedure that commits and
+-- rolls back inside its CALL.
+SELECT pgpool_stats_reset();
+CREATE FUNCTION pgps_regress_fails(catch boolean) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    IF catch THEN
+        BEGIN
+            PERFORM 1 / 0;
+        EXCEPTION WHEN division_by_zero THEN
+            PERFORM 2;
+        END;
+        PERFORM 3;
+        RETURN 1;
+    END IF;
+    PERFORM 1 / 0;
+    RETURN 0;
+END $$;
+SELECT pgps_regress_fails(true);
+SELECT pgps_regress_fails(false);
+BEGIN;
+SAVEPOINT before_error;
+SELECT pgps_regress_fails(false);
+ROLLBACK TO SAVEPOINT before_error;
+SELECT pgps_regress_fails(true);
+COMMIT;
+CREATE PROCEDURE pgps_regress_proc() LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1;
+    COMMIT;
+    PERFORM 2;
+    ROLLBACK;
+    PERFORM 3;
+END $$;
+CALL pgps_regress_proc();
+-- 12 statements: CREATE, 2 SELECTs, BEGIN, SAVEPOINT, SELECT, ROLLBACK TO,
+-- SELECT, COMMIT, CREATE, CALL and this one; 9 transactions: the reset's,
+-- CREATE, 2 SELECTs (one rolled back), the block, CREATE, and the CALL's 3
+-- (its COMMIT, its ROLLBACK and its end), as pg_stat_database counts them
+SELECT pgpool_stats_sample() >= 1 AS sampled;
+SELECT transactions, statements
+  FROM pgpool_stats_connections
+ WHERE application_name = current_setting('application_name');
+DROP PROCEDURE pgps_regress_proc();
+DROP FUNCTION pgps_regress_fails(boolean);
+
 -- A configured pool's check takes counts a pool can have, and the report a
 -- format it knows.
 SELECT * FROM pgpool_stats_pool_check('nobody', 0);

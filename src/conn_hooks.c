@@ -34,6 +34,7 @@
 #include "replication/walsender.h"
 #include "storage/ipc.h"
 #include "storage/lmgr.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
@@ -72,8 +73,20 @@ static uint64 session_statements = 0;
  * client's statements start; more inside a utility statement, an
  * executor's run or finish, or a plan (a function evaluated while
  * planning).  Kept in every backend, counted in client sessions only.
+ *
+ * An error unwinds the hooks without their decrement, and no PG_TRY puts it
+ * back (three of them would cost a pooled transaction more than the whole
+ * count may): the transaction callbacks do.  A subtransaction remembers the
+ * depth it started at, and its abort (an error caught in a PL/pgSQL
+ * EXCEPTION block, a ROLLBACK TO SAVEPOINT) puts it back; an abort with no
+ * portal running (the error reached the top: PortalRun and PortalStart
+ * restore ActivePortal as they pass it on) is at depth 0.  A procedure's
+ * ROLLBACK runs inside its CALL's portal: its depth stays.
  */
 static int	statement_nesting = 0;
+
+#define PGPS_SUBXACT_DEPTHS 64
+static int	subxact_nesting[PGPS_SUBXACT_DEPTHS];
 
 static ClientAuthentication_hook_type prev_ClientAuthentication = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -84,6 +97,8 @@ static planner_hook_type prev_planner = NULL;
 
 static void pgps_ClientAuthentication(Port *port, int status);
 static void pgps_xact_callback(XactEvent event, void *arg);
+static void pgps_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								  SubTransactionId parentSubid, void *arg);
 static void pgps_session_exit(int code, Datum arg);
 static void pgps_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void pgps_ExecutorRun(PGPS_EXECUTOR_RUN_PARAMS);
@@ -283,6 +298,7 @@ pgps_ClientAuthentication(Port *port, int status)
 		session_state = SESSION_PENDING;
 		before_shmem_exit(pgps_session_exit, (Datum) 0);
 		RegisterXactCallback(pgps_xact_callback, NULL);
+		RegisterSubXactCallback(pgps_subxact_callback, NULL);
 	}
 	else if (status == STATUS_ERROR)
 	{
@@ -299,7 +315,7 @@ pgps_ClientAuthentication(Port *port, int status)
 static inline void
 count_statement(void)
 {
-	if (statement_nesting == 0 && session_counts != NULL)
+	if (statement_nesting <= 0 && session_counts != NULL)
 		pg_atomic_write_u64(&session_counts->statements, ++session_statements);
 }
 
@@ -317,6 +333,8 @@ pgps_xact_callback(XactEvent event, void *arg)
 	TimestampTz now;
 	pgpsEntry  *entry;
 
+	if (event == XACT_EVENT_ABORT && ActivePortal == NULL)
+		statement_nesting = 0;
 	if (session_counts != NULL)
 	{
 		if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
@@ -359,6 +377,31 @@ pgps_xact_callback(XactEvent event, void *arg)
 	pgps_entry_release(entry);
 
 	session_state = SESSION_ESTABLISHED;
+}
+
+/*
+ * A subtransaction's start remembers the statement depth, its abort puts it
+ * back (see statement_nesting).  Nests deeper than PGPS_SUBXACT_DEPTHS are
+ * not remembered: their abort leaves the depth to the top-level abort.
+ */
+static void
+pgps_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (event == SUBXACT_EVENT_START_SUB)
+	{
+		if (level < PGPS_SUBXACT_DEPTHS)
+			subxact_nesting[level] = statement_nesting;
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		if (ActivePortal == NULL)
+			statement_nesting = 0;
+		else if (level < PGPS_SUBXACT_DEPTHS)
+			statement_nesting = subxact_nesting[level];
+	}
 }
 
 /*
@@ -450,8 +493,8 @@ pgps_session_exit(int code, Datum arg)
  * The statement hooks: a statement whose executor starts at the top level
  * is one a client ran (a simple query's statement, an extended-protocol
  * portal), and so is a utility statement run there; what runs inside
- * either, or inside a plan, is not counted.  The depth is put back however
- * the inner call ends, as an error caught in a subtransaction goes on.
+ * either, or inside a plan, is not counted.  An error's unwinding is
+ * undone by the transaction callbacks (see statement_nesting).
  */
 static void
 pgps_ExecutorStart(QueryDesc *queryDesc, int eflags)
@@ -467,36 +510,22 @@ static void
 pgps_ExecutorRun(PGPS_EXECUTOR_RUN_PARAMS)
 {
 	statement_nesting++;
-	PG_TRY();
-	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(PGPS_EXECUTOR_RUN_ARGS);
-		else
-			standard_ExecutorRun(PGPS_EXECUTOR_RUN_ARGS);
-	}
-	PG_FINALLY();
-	{
-		statement_nesting--;
-	}
-	PG_END_TRY();
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(PGPS_EXECUTOR_RUN_ARGS);
+	else
+		standard_ExecutorRun(PGPS_EXECUTOR_RUN_ARGS);
+	statement_nesting--;
 }
 
 static void
 pgps_ExecutorFinish(QueryDesc *queryDesc)
 {
 	statement_nesting++;
-	PG_TRY();
-	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
-	}
-	PG_FINALLY();
-	{
-		statement_nesting--;
-	}
-	PG_END_TRY();
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+	statement_nesting--;
 }
 
 static void
@@ -507,20 +536,13 @@ pgps_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	count_statement();
 	statement_nesting++;
-	PG_TRY();
-	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
-	}
-	PG_FINALLY();
-	{
-		statement_nesting--;
-	}
-	PG_END_TRY();
+	statement_nesting--;
 }
 
 static PlannedStmt *
@@ -529,17 +551,10 @@ pgps_planner(PGPS_PLANNER_PARAMS)
 	PlannedStmt *result;
 
 	statement_nesting++;
-	PG_TRY();
-	{
-		if (prev_planner)
-			result = prev_planner(PGPS_PLANNER_ARGS);
-		else
-			result = standard_planner(PGPS_PLANNER_ARGS);
-	}
-	PG_FINALLY();
-	{
-		statement_nesting--;
-	}
-	PG_END_TRY();
+	if (prev_planner)
+		result = prev_planner(PGPS_PLANNER_ARGS);
+	else
+		result = standard_planner(PGPS_PLANNER_ARGS);
+	statement_nesting--;
 	return result;
 }
