@@ -4,7 +4,8 @@ with the application's work between them, through pool_size connections and
 max_overflow more.  At the end it prints, as one JSON line, its own truth:
 transactions done, connections the pool opened (its connect events), the
 most checked out at once and the most overflow connections in use, the
-longest pause inside a transaction.
+longest pause inside a transaction, and how often and how long a worker
+waited for a connection (a checkout that took more than 5 ms).
 
     python3 sqlalchemy_app.py URL --app NAME --pool-size 5 --max-overflow 10
         --workers 3 --seconds 8 [--in-tx-ms 20] [--think-ms 10]
@@ -33,7 +34,8 @@ engine = sqlalchemy.create_engine(
     connect_args={"application_name": args.app})
 lock = threading.Lock()
 truth = {"transactions": 0, "connections_opened": 0, "checked_out_max": 0,
-         "overflow_max": 0, "idle_in_tx_max_s": 0.0}
+         "overflow_max": 0, "idle_in_tx_max_s": 0.0, "checkout_waits": 0,
+         "checkout_wait_max_s": 0.0}
 
 
 @event.listens_for(engine, "connect")
@@ -52,7 +54,13 @@ def worker(deadline, first_aid):
     done = 0
     while time.monotonic() < deadline:
         # one transaction: BEGIN, select, the application's work, update, COMMIT
+        asked = time.monotonic()
         with engine.begin() as conn:
+            waited = time.monotonic() - asked
+            with lock:
+                if waited > 0.005:
+                    truth["checkout_waits"] += 1
+                truth["checkout_wait_max_s"] = max(truth["checkout_wait_max_s"], waited)
             watch(engine.pool)
             aid = (first_aid + done) % 100000 + 1   # no two workers on one row
             conn.execute(text("SELECT abalance FROM pgbench_accounts WHERE aid = :aid"), {"aid": aid})

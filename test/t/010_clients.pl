@@ -77,6 +77,46 @@ is(churn_row($mon, 'orm-sqla', 'connections'), $sqla->{connections_opened},
 ($verdict, $reason) = split /\|/, $mon->query_safe(q{
 	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'orm-sqla'});
 is($verdict, 'ok', "ORM transactions with work inside: ok ($reason)");
+# Its transactions, exactly: the client's, and SQLAlchemy's own queries at
+# its first connection (two transactions with this version)
+my ($xacts, $stmts) = split /\|/, churn_row($mon, 'orm-sqla', 'transactions, statements');
+cmp_ok($xacts - $sqla->{transactions}, '>=', 0, "transactions: the client's $sqla->{transactions} ...");
+cmp_ok($xacts - $sqla->{transactions}, '<=', 5, "... and SQLAlchemy's first-connect queries ($xacts)");
+cmp_ok($stmts, '>=', 4 * $sqla->{transactions}, 'statements: BEGIN, SELECT, UPDATE and COMMIT in each');
+# Checked as configured, 5 + 10: the overflow never used, as the pool says
+is( $mon->query_safe(q{
+	SELECT overflow_reached || '|' || open_max || '|' || verdict
+	  FROM pgpool_stats_pool_check('orm-sqla', 5, 10)}),
+	"false|$sqla->{connections_opened}|ok",
+	'pool_check(5, 10): its overflow never reached, the pool fits');
+
+# --- a SQLAlchemy pool that lives in its overflow ---------------------------
+# pool_size 2 and max_overflow 3 for 7 workers that never think: the pool
+# lends all 5, closes the overflow ones as they come back (more connections
+# opened), and its workers wait for one (the client logs its waits).
+my ($full_out, $full_err) = ('', '');
+IPC::Run::run([ $python, "$FindBin::RealBin/../clients/sqlalchemy_app.py",
+		'postgresql+psycopg2://postgres@/postgres?host=' . $node->host . '&port=' . $node->port,
+		'--app', 'orm-full', '--pool-size', '2', '--max-overflow', '3', '--workers', '7',
+		'--seconds', '6', '--in-tx-ms', '20', '--think-ms', '0' ],
+	'>', \$full_out, '2>', \$full_err)
+  or die "the SQLAlchemy application failed: $full_err";
+my $full = decode_json($full_out);
+settle_app($mon, 'orm-full');
+is($full->{checked_out_max}, 5, 'the client had its 5 connections out at once');
+is($full->{overflow_max}, 3, 'its overflow of 3 all in use');
+cmp_ok($full->{checkout_waits}, '>', 0,
+	"its workers waited for a connection $full->{checkout_waits} times, up to $full->{checkout_wait_max_s} s");
+is(churn_row($mon, 'orm-full', 'connections'), $full->{connections_opened},
+	"connections: exactly the $full->{connections_opened} the pool opened (overflow ones closed on return)");
+my ($pc_verdict, $pc_pool, $pc_open, $pc_over, $pc_reason) = split /\|/, $mon->query_safe(q{
+	SELECT verdict || '|' || recommended_pool_size || '|' || open_max || '|' ||
+		   overflow_reached || '|' || reason
+	  FROM pgpool_stats_pool_check('orm-full', 2, 3)});
+is("$pc_verdict|$pc_pool|$pc_open|$pc_over", 'undersized|10|5|true',
+	'pool_check(2, 3): undersized, its 5 connections at most, the overflow reached; try 10');
+like($pc_reason, qr/^all 5 of its connections \(pool 2, its overflow of 3 in use in \d+\.\d% of samples\) were busy in \d+\.\d% of samples/,
+	"the reason says the pool and its overflow were all busy ($pc_reason)");
 
 # --- a transaction left open across the application's work ----------------
 # One worker that opens a transaction, then works 2.5 s before its second
