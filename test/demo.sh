@@ -106,6 +106,15 @@ SELECT application_name, client_addr, connections, disconnections AS closed,
   FROM pgpool_stats_connections
  ORDER BY connections DESC"
 
+echo "pgpool_stats_connections: reuse, and how sessions ended"
+psql_ -c "
+SELECT application_name, connections, transactions, statements,
+       round(transactions_per_connection::numeric, 1) AS xact_per_conn,
+       round(reuse_share::numeric, 3) AS reuse, sessions_abandoned AS abandoned,
+       sessions_fatal AS fatal, sessions_killed AS killed
+  FROM pgpool_stats_connections
+ ORDER BY connections DESC"
+
 echo "pgpool_stats_history: the last three 2-second buckets"
 psql_ -c "
 SELECT to_char(bucket_start, 'HH24:MI:SS') AS bucket, application_name, samples,
@@ -142,5 +151,16 @@ echo "Cross-check: pg_stat_database.sessions counts the same sessions"
 psql_ -c "
 SELECT (SELECT sum(connections) FROM pgpool_stats_connections WHERE datname = 'postgres') AS pgpool_stats,
        (SELECT sessions FROM pg_stat_database WHERE datname = 'postgres') AS pg_stat_database"
+
+echo "pgpool_stats_pool_check: is orders-api's pool of 4 right, or would 20 + 10 be?"
+psql_ -c "
+SELECT p.pool, c.client_addr, c.open_max AS open, round(c.busy_p95_pct) AS busy_p95_pct,
+       round(c.busy_max_pct) AS busy_max_pct, round(c.busy_above_85_share::numeric, 2) AS above_85,
+       c.overflow_reached AS overflow, c.verdict, c.recommended_pool_size AS try
+  FROM (VALUES (4, 0), (20, 10)) p(pool, overflow),
+       pgpool_stats_pool_check('orders-api', p.pool, p.overflow) c"
+
+echo "pgpool_stats_report(): the whole picture in one call ('markdown' for a ticket)"
+psql_ -Atc "SELECT pgpool_stats_report()"
 
 pgps_cluster_stop "$dir"
