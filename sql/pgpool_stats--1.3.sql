@@ -510,7 +510,7 @@ BEGIN
                     ELSE format('%%s transactions, %%s statements: %%s transactions per connection, %%s%%%% of transactions on a reused connection',
                                 xacts, stmts,
                                 coalesce(round(xacts::numeric / nullif(connections, 0), 1)::text, '-'),
-                                coalesce(round(100 * greatest(0, 1 - connections::numeric / nullif(xacts, 0)), 1)::text, '-')) END AS reuse_line,
+                                CASE WHEN xacts > 0 THEN round(100 * greatest(0, 1 - connections::numeric / xacts), 1)::text ELSE '-' END) END AS reuse_line,
                CASE WHEN hidden THEN NULL
                     ELSE format('%%s sessions ended: %%s normally, %%s abandoned by the client, %%s by an error (fatal), %%s killed',
                                 ended, ended - abandoned - fatal - killed, abandoned, fatal, killed) END AS ends_line,
@@ -556,7 +556,7 @@ BEGIN
                CASE WHEN hidden OR verdict = 'insufficient_data' THEN '-' ELSE coalesce(nullif(pool, 0)::text, '-') END,
                coalesce(round(per_sec::numeric, 3)::text, '-'),
                coalesce(xacts::text, '-'),
-               coalesce(round(100 * greatest(0, 1 - connections::numeric / nullif(xacts, 0)), 1)::text || '%%', '-'),
+               CASE WHEN xacts > 0 THEN round(100 * greatest(0, 1 - connections::numeric / xacts), 1)::text || '%%' ELSE '-' END,
                coalesce(abandoned::text, '-'), coalesce(fatal::text, '-'), coalesce(killed::text, '-'),
                coalesce(total::text, '-'),
                coalesce(nullif(total_line, ''), '-'), coalesce(nullif(active_line, ''), '-')),
