@@ -100,6 +100,8 @@ static pgpsSharedState *pgps_state = NULL;
  */
 #define PGPS_EVICT_SHARE	20
 #define PGPS_EVICT_SCAN		10000
+/* evictions a new key may make before it is counted as dropped */
+#define PGPS_CREATE_ROUNDS	8
 
 static pgpsEntry **evict_heap = NULL;
 static int	evict_cap = 0;
@@ -540,7 +542,7 @@ part_foreach(int part, pgpsEntryFn fn, void *arg)
 	}
 }
 
-static void evict_some(void);
+static int	evict_some(void);
 
 /*
  * Find the entry of a key, creating it if the mode allows: PGPS_FIND never
@@ -573,7 +575,12 @@ pgps_entry_acquire(const pgpsKey *key, pgpsCreateMode mode, TimestampTz now)
 	if (mode == PGPS_FIND)
 		return NULL;
 
-	/* twice at most: the room one eviction makes may go to others first */
+	/*
+	 * The room one eviction makes may go to other new keys first (in a
+	 * small table an eviction frees one entry): evict again, up to
+	 * PGPS_CREATE_ROUNDS times, while evicting finds keys to evict.  Each
+	 * round is one bounded scan.
+	 */
 	for (int attempt = 0;; attempt++)
 	{
 		LWLockAcquire(lock, LW_EXCLUSIVE);
@@ -597,9 +604,9 @@ pgps_entry_acquire(const pgpsKey *key, pgpsCreateMode mode, TimestampTz now)
 			return entry;
 		}
 		LWLockRelease(lock);
-		if (mode != PGPS_CREATE || attempt == 1)
+		if (mode != PGPS_CREATE || attempt == PGPS_CREATE_ROUNDS ||
+			evict_some() == 0)
 			return NULL;
-		evict_some();
 	}
 }
 
@@ -736,9 +743,10 @@ evict_candidate(pgpsEntry *entry, void *arg)
  * lost mid-session), a twentieth of the keys scanned.  The scan covers the
  * whole table up to PGPS_EVICT_SCAN keys, else consecutive partitions from
  * the cursor until it has seen that many (see PGPS_EVICT_SCAN), each held
- * exclusive, taken in ascending order.  Called with no lock held.
+ * exclusive, taken in ascending order.  Called with no lock held.  Returns
+ * the number of keys evicted: 0 when every key scanned has open connections.
  */
-static void
+static int
 evict_some(void)
 {
 	bool		window[PGPS_PARTITIONS] = {0};
@@ -792,6 +800,7 @@ evict_some(void)
 		pgps_state->stats.evicted += es.n;
 		SpinLockRelease(&pgps_state->mutex);
 	}
+	return es.n;
 }
 
 /*
