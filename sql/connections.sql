@@ -136,10 +136,13 @@ SELECT count(*) AS rows,
        bool_and(application_name IS NOT NULL AND open_connections IS NULL
                 AND verdict IS NULL AND reason IS NULL) AS figures_hidden
   FROM pgpool_stats_recommendations;
--- the report reads the views as its caller: others' applications named,
--- their figures hidden; so does a pool's check
-SELECT pgpool_stats_report() LIKE '%another role''s application: its figures are hidden%' AS report_hides,
-       pgpool_stats_report() NOT LIKE '%transactions per connection%' AS no_figures;
+-- the report reads the views as its caller: others' applications are
+-- counted, not named, and their figures are hidden; a pool's check shows
+-- their names, as the views do, but no figure
+SELECT pgpool_stats_report() ~ '\d+ applications? of other roles: their figures are hidden' AS report_hides,
+       pgpool_stats_report() NOT LIKE '%transactions per connection%' AS no_figures,
+       pgpool_stats_report() NOT LIKE '%' || current_setting('application_name') || '%' AS not_named,
+       pgpool_stats_report('markdown') ~ '\d+ applications? of other roles: their figures are hidden' AS markdown_hides;
 SELECT count(*) >= 1 AS rows, bool_and(samples IS NULL AND verdict IS NULL AND client_addr IS NULL) AS figures_hidden
   FROM pgpool_stats_pool_check(current_setting('application_name'), 5);
 RESET ROLE;

@@ -499,12 +499,13 @@ BEGIN
                                 CASE WHEN pool > 0 AND verdict <> 'insufficient_data' THEN format(', pool %%s per instance', pool) ELSE '' END,
                                 coalesce(reason, 'no sample has seen it yet')) END AS verdict_line,
                CASE WHEN hidden THEN NULL
-                    ELSE format('%%s connections (%%s open, %%s ended), %%s per s; sessions avg %%s ms, p95 %%s ms, max %%s ms; setup %%s ms each; %%s failed logins',
+                    ELSE format('%%s connections (%%s open, %%s ended), %%s per s; sessions avg %%s ms, p95 %%s ms, max %%s ms; setup %%s ms each (%%s of a session); %%s failed logins',
                                 connections, open, ended, round(per_sec::numeric, 3),
                                 coalesce(round(session_avg::numeric, 1)::text, '-'),
                                 coalesce(round(session_p95::numeric, 1)::text, '-'),
                                 coalesce(round(session_max::numeric, 1)::text, '-'),
                                 coalesce(round(setup_avg::numeric, 2)::text, '-'),
+                                coalesce(round((100 * least(setup_avg / nullif(session_avg, 0), 1))::numeric, 1)::text || '%%', '-'),
                                 failures) END AS churn_line,
                CASE WHEN hidden THEN NULL
                     ELSE format('%%s transactions, %%s statements: %%s transactions per connection, %%s%%%% of transactions on a reused connection',
@@ -534,10 +535,13 @@ BEGIN
                (SELECT to_char(stats_reset, 'YYYY-MM-DD HH24:MI:SS TZ') FROM info),
                (SELECT samples_taken FROM info), (SELECT sample_interval_ms FROM info))
         || coalesce((SELECT string_agg(
-               CASE WHEN hidden THEN format(E'application %%s\n  another role''s application: its figures are hidden\n', title)
-                    ELSE format(E'application %%s\n  verdict     %%s\n  churn       %%s\n  reuse       %%s\n  ended       %%s\n  activity    %%s\n  last hour   %%s\n',
-                                title, verdict_line, churn_line, reuse_line, ends_line, activity_line, hour_line) END,
-               E'\n' ORDER BY hidden, connections DESC NULLS LAST, name, db, role) FROM lines), E'no application seen yet\n')
+               format(E'application %%s\n  verdict     %%s\n  churn       %%s\n  reuse       %%s\n  ended       %%s\n  activity    %%s\n  last hour   %%s\n',
+                      title, verdict_line, churn_line, reuse_line, ends_line, activity_line, hour_line),
+               E'\n' ORDER BY connections DESC, name, db, role) FROM lines WHERE NOT hidden), '')
+        || (SELECT CASE WHEN count(*) = 0 THEN E'no application seen yet\n' ELSE '' END FROM lines)
+        || (SELECT CASE WHEN count(*) > 0 THEN format(E'\n%%s %%s of other roles: their figures are hidden (members of pg_read_all_stats see them)\n',
+                                                    count(*), CASE WHEN count(*) = 1 THEN 'application' ELSE 'applications' END)
+                        ELSE '' END FROM lines WHERE hidden)
         || (SELECT format(E'\nserver: %%s of %%s usable connections open (%%s at most), %%s spare; the applications'' pools add up to %%s\n  verdict     %%s: %%s\n',
                           client_connections, max_connections - reserved_connections,
                           client_connections_max, spare_connections, recommended_total,
@@ -552,20 +556,23 @@ BEGIN
         || E'|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n'
         || coalesce((SELECT string_agg(format(E'| %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s |\n',
                replace(name, '|', '\|'), replace(db, '|', '\|'), replace(role, '|', '\|'),
-               CASE WHEN hidden THEN '(hidden)' ELSE coalesce(verdict, '-') END,
-               CASE WHEN hidden OR verdict = 'insufficient_data' THEN '-' ELSE coalesce(nullif(pool, 0)::text, '-') END,
+               coalesce(verdict, '-'),
+               CASE WHEN verdict = 'insufficient_data' THEN '-' ELSE coalesce(nullif(pool, 0)::text, '-') END,
                coalesce(round(per_sec::numeric, 3)::text, '-'),
                coalesce(xacts::text, '-'),
                CASE WHEN xacts > 0 THEN round(100 * greatest(0, 1 - connections::numeric / xacts), 1)::text || '%%' ELSE '-' END,
                coalesce(abandoned::text, '-'), coalesce(fatal::text, '-'), coalesce(killed::text, '-'),
                coalesce(total::text, '-'),
                coalesce(nullif(total_line, ''), '-'), coalesce(nullif(active_line, ''), '-')),
-               '' ORDER BY hidden, connections DESC NULLS LAST, name, db, role) FROM lines), E'| no application seen yet |||||||||||||\n')
+               '' ORDER BY connections DESC, name, db, role) FROM lines WHERE NOT hidden),
+                    (SELECT CASE WHEN count(*) = 0 THEN E'| no application seen yet |||||||||||||\n' ELSE '' END FROM lines))
+        || (SELECT CASE WHEN count(*) > 0 THEN format(E'\n%%s %%s of other roles: their figures are hidden (members of pg_read_all_stats see them).\n',
+                                                    count(*), CASE WHEN count(*) = 1 THEN 'application' ELSE 'applications' END)
+                        ELSE '' END FROM lines WHERE hidden)
         || coalesce((SELECT string_agg(
-               CASE WHEN hidden THEN format(E'\n### %%s\n\nAnother role''s application: its figures are hidden.\n', replace(title, '|', '\|'))
-                    ELSE format(E'\n### %%s\n\n- **Verdict:** %%s\n- **Churn:** %%s\n- **Reuse:** %%s\n- **Ended:** %%s\n- **Activity:** %%s\n- **Last hour:** %%s\n',
-                                title, verdict_line, churn_line, reuse_line, ends_line, activity_line, hour_line) END,
-               '' ORDER BY hidden, connections DESC NULLS LAST, name, db, role) FROM lines), '')
+               format(E'\n### %%s\n\n- **Verdict:** %%s\n- **Churn:** %%s\n- **Reuse:** %%s\n- **Ended:** %%s\n- **Activity:** %%s\n- **Last hour:** %%s\n',
+                      replace(title, '|', '\|'), verdict_line, churn_line, reuse_line, ends_line, activity_line, hour_line),
+               '' ORDER BY connections DESC, name, db, role) FROM lines WHERE NOT hidden), '')
         || (SELECT format(E'\n## Server\n\n| usable connections | open now | at most | spare | pools add up to | verdict |\n|---:|---:|---:|---:|---:|---|\n| %%s | %%s | %%s | %%s | %%s | %%s |\n\n%%s\n',
                           max_connections - reserved_connections, client_connections,
                           client_connections_max, spare_connections, recommended_total,
