@@ -95,6 +95,34 @@ SELECT pgpool_stats_sample() >= 1 AS sampled;
 SELECT transactions, statements
   FROM pgpool_stats_connections
  WHERE application_name = current_setting('application_name');
+
+-- Statements a function runs while its caller is planned (an error caught
+-- there included), or that a deferred foreign key runs at COMMIT, are no
+-- client's, and the count goes on right after them.
+CREATE TABLE pgps_regress_parent (id int PRIMARY KEY);
+CREATE TABLE pgps_regress_child (id int REFERENCES pgps_regress_parent DEFERRABLE INITIALLY DEFERRED);
+CREATE FUNCTION pgps_regress_safe_int(t text) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN t::int;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+SELECT pgpool_stats_reset();
+SELECT pgps_regress_safe_int('x') AS folded_while_planning;
+SELECT pgps_regress_fails(true);
+INSERT INTO pgps_regress_parent VALUES (1);
+BEGIN;
+INSERT INTO pgps_regress_child SELECT 1 FROM generate_series(1, 5);
+COMMIT;
+-- 7 statements (this one included) and 5 transactions (the reset's, the
+-- two SELECTs, the INSERT and the block; the 5 checks at its COMMIT are
+-- none)
+SELECT pgpool_stats_sample() >= 1 AS sampled;
+SELECT transactions, statements
+  FROM pgpool_stats_connections
+ WHERE application_name = current_setting('application_name');
+DROP TABLE pgps_regress_child, pgps_regress_parent;
+DROP FUNCTION pgps_regress_safe_int(text);
 DROP PROCEDURE pgps_regress_proc();
 DROP FUNCTION pgps_regress_fails(boolean);
 
@@ -103,7 +131,10 @@ DROP FUNCTION pgps_regress_fails(boolean);
 SELECT * FROM pgpool_stats_pool_check('nobody', 0);
 SELECT * FROM pgpool_stats_pool_check('nobody', 5, -1);
 SELECT * FROM pgpool_stats_pool_check('nobody', 262143, 1);
+SELECT * FROM pgpool_stats_pool_check('nobody', NULL);
+SELECT * FROM pgpool_stats_pool_check(NULL, 5);
 SELECT count(*) AS rows FROM pgpool_stats_pool_check('nobody', 5);
+SELECT count(*) AS rows FROM pgpool_stats_pool_check('nobody', 5, NULL);
 SELECT pgpool_stats_report('html');
 SELECT pgpool_stats_report(NULL);
 SELECT pgpool_stats_report('Markdown') LIKE '# pgpool_stats report%' AS markdown;

@@ -34,6 +34,7 @@ CREATE FUNCTION pgpool_stats_connections(
     OUT statements bigint,
     OUT transactions_per_connection double precision,
     OUT reuse_share double precision,
+    OUT sessions_normal bigint,
     OUT sessions_abandoned bigint,
     OUT sessions_fatal bigint,
     OUT sessions_killed bigint,
@@ -68,6 +69,7 @@ CREATE VIEW pgpool_stats_connections AS
            s.statements,
            s.transactions_per_connection,
            s.reuse_share,
+           s.sessions_normal,
            s.sessions_abandoned,
            s.sessions_fatal,
            s.sessions_killed,
@@ -106,7 +108,7 @@ CREATE FUNCTION pgpool_stats_pool_check_keys(
 )
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgpool_stats_pool_check_keys_1_3'
-LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+LANGUAGE C VOLATILE PARALLEL SAFE;
 
 -- Is a pool configured to pool_size (+ max_overflow) per instance right for
 -- this application?  One row per instance (client address), of every
@@ -202,6 +204,14 @@ BEGIN
                  / nullif(sum(connections) FILTER (WHERE setup_avg_ms IS NOT NULL), 0) AS setup_avg,
                sum(transactions) AS xacts,
                sum(statements) AS stmts,
+               -- over the keys' own ratios: their connections are those
+               -- counted with their transactions
+               sum(transactions) FILTER (WHERE transactions_per_connection > 0)
+                 / nullif(sum(transactions / transactions_per_connection)
+                          FILTER (WHERE transactions_per_connection > 0), 0) AS per_conn,
+               sum(reuse_share * transactions) / nullif(sum(transactions)
+                          FILTER (WHERE reuse_share IS NOT NULL), 0) AS reuse,
+               sum(sessions_normal) AS normal,
                sum(sessions_abandoned) AS abandoned,
                sum(sessions_fatal) AS fatal,
                sum(sessions_killed) AS killed
@@ -220,9 +230,17 @@ BEGIN
           FROM %1$I.pgpool_stats_history
          WHERE bucket_end > now() - interval '1 hour'
          GROUP BY dbid, userid, application_name, bucket_start),
-    buckets AS (
+    -- every bucket of the hour, those no key had a row in included
+    closed AS (
         SELECT DISTINCT bucket_start FROM %1$I.pgpool_stats_history
          WHERE bucket_end > now() - interval '1 hour'),
+    buckets AS (
+        SELECT bucket_start FROM closed
+        UNION
+        SELECT generate_series(min(bucket_start), max(bucket_start),
+                               make_interval(secs => (SELECT setting::integer FROM pg_catalog.pg_settings
+                                                       WHERE name = 'pgpool_stats.history_interval')))
+          FROM closed),
     spark AS (
         SELECT k.dbid, k.userid, k.application_name,
                %1$I.pgpool_stats_sparkline(array_agg(coalesce(h.total_max, 0)::integer ORDER BY b.bucket_start)) AS total_line,
@@ -267,11 +285,11 @@ BEGIN
                CASE WHEN hidden THEN NULL
                     ELSE format('%%s transactions, %%s statements: %%s transactions per connection, %%s%%%% of transactions on a reused connection',
                                 xacts, stmts,
-                                coalesce(round(xacts::numeric / nullif(connections, 0), 1)::text, '-'),
-                                CASE WHEN xacts > 0 THEN round(100 * greatest(0, 1 - connections::numeric / xacts), 1)::text ELSE '-' END) END AS reuse_line,
+                                coalesce(round(per_conn::numeric, 1)::text, '-'),
+                                coalesce(round((100 * reuse)::numeric, 1)::text, '-')) END AS reuse_line,
                CASE WHEN hidden THEN NULL
                     ELSE format('%%s sessions ended: %%s normally, %%s abandoned by the client, %%s by an error (fatal), %%s killed',
-                                ended, ended - abandoned - fatal - killed, abandoned, fatal, killed) END AS ends_line,
+                                normal + abandoned + fatal + killed, normal, abandoned, fatal, killed) END AS ends_line,
                CASE WHEN hidden THEN NULL
                     ELSE format('now %%s open (%%s active, %%s idle, %%s idle in a transaction); at most %%s open and %%s active in one instance; busy p95 %%s, p99 %%s per instance',
                                 coalesce(total, 0), coalesce(active, 0), coalesce(idle, 0), coalesce(iit, 0),
@@ -282,7 +300,13 @@ BEGIN
                     WHEN total_line IS NULL THEN 'no history bucket closed in the last hour'
                     ELSE format('open %%s (at most %%s), active %%s (at most %%s), %%s buckets',
                                 total_line, total_peak, active_line, active_peak, nbuckets) END AS hour_line,
-               xacts, per_sec, abandoned, fatal, killed, total, verdict, pool, total_line, active_line
+               regexp_replace(replace(replace(name, '\', '\\'), '|', '\|'), '[\r\n]+', ' ', 'g') AS md_name,
+               regexp_replace(replace(replace(db, '\', '\\'), '|', '\|'), '[\r\n]+', ' ', 'g') AS md_db,
+               regexp_replace(replace(replace(role, '\', '\\'), '|', '\|'), '[\r\n]+', ' ', 'g') AS md_role,
+               regexp_replace(replace(replace(format('%%s (database %%s, role %%s, %%s %%s)', name, db, role, instances,
+                                     CASE WHEN instances = 1 THEN 'instance' ELSE 'instances' END),
+                              '\', '\\'), '|', '\|'), '[\r\n]+', ' ', 'g') AS md_title,
+               xacts, reuse, per_sec, abandoned, fatal, killed, total, verdict, pool, total_line, active_line
           FROM apps),
     srv AS (SELECT * FROM %1$I.pgpool_stats_server),
     info AS (SELECT * FROM %1$I.pgpool_stats_info)
@@ -312,12 +336,12 @@ BEGIN
         || E'| application | database | role | verdict | pool | connections/s | transactions | reuse | abandoned | fatal | killed | open now | last hour, open | last hour, active |\n'
         || E'|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n'
         || coalesce((SELECT string_agg(format(E'| %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s | %%s |\n',
-               replace(name, '|', '\|'), replace(db, '|', '\|'), replace(role, '|', '\|'),
+               md_name, md_db, md_role,
                coalesce(verdict, '-'),
                CASE WHEN verdict = 'insufficient_data' THEN '-' ELSE coalesce(nullif(pool, 0)::text, '-') END,
                coalesce(round(per_sec::numeric, 3)::text, '-'),
                coalesce(xacts::text, '-'),
-               CASE WHEN xacts > 0 THEN round(100 * greatest(0, 1 - connections::numeric / xacts), 1)::text || '%%' ELSE '-' END,
+               coalesce(round((100 * reuse)::numeric, 1)::text || '%%', '-'),
                coalesce(abandoned::text, '-'), coalesce(fatal::text, '-'), coalesce(killed::text, '-'),
                coalesce(total::text, '-'),
                coalesce(nullif(total_line, ''), '-'), coalesce(nullif(active_line, ''), '-')),
@@ -328,7 +352,7 @@ BEGIN
                         ELSE '' END FROM lines WHERE hidden)
         || coalesce((SELECT string_agg(
                format(E'\n### %%s\n\n- **Verdict:** %%s\n- **Churn:** %%s\n- **Reuse:** %%s\n- **Ended:** %%s\n- **Activity:** %%s\n- **Last hour:** %%s\n',
-                      replace(title, '|', '\|'), verdict_line, churn_line, reuse_line, ends_line, activity_line, hour_line),
+                      md_title, verdict_line, churn_line, reuse_line, ends_line, activity_line, hour_line),
                '' ORDER BY connections DESC, name, db, role) FROM lines WHERE NOT hidden), '')
         || (SELECT format(E'\n## Server\n\n| usable connections | open now | at most | spare | pools add up to | verdict |\n|---:|---:|---:|---:|---:|---|\n| %%s | %%s | %%s | %%s | %%s | %%s |\n\n%%s\n',
                           max_connections - reserved_connections, client_connections,

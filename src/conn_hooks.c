@@ -71,17 +71,20 @@ static uint64 session_statements = 0;
 /*
  * How deep the statement running now is: 0 at the top level, where a
  * client's statements start; more inside a utility statement, an
- * executor's run or finish, or a plan (a function evaluated while
- * planning).  Kept in every backend, counted in client sessions only.
+ * executor's start, run or finish, or a plan (a function evaluated while
+ * planning).  Kept in every backend, counted in client sessions only, and
+ * only while a portal runs (a client's statement always runs in one; a
+ * deferred trigger at COMMIT or a login event trigger runs in none).
  *
  * An error unwinds the hooks without their decrement, and no PG_TRY puts it
- * back (three of them would cost a pooled transaction more than the whole
+ * back (four of them would cost a pooled transaction more than the whole
  * count may): the transaction callbacks do.  A subtransaction remembers the
  * depth it started at, and its abort (an error caught in a PL/pgSQL
- * EXCEPTION block, a ROLLBACK TO SAVEPOINT) puts it back; an abort with no
- * portal running (the error reached the top: PortalRun and PortalStart
- * restore ActivePortal as they pass it on) is at depth 0.  A procedure's
- * ROLLBACK runs inside its CALL's portal: its depth stays.
+ * EXCEPTION block, a ROLLBACK TO SAVEPOINT) puts it back; a transaction
+ * that ends with no portal running (a statement's own transaction ends
+ * after its portal, and an error that reached the top passed PortalRun and
+ * PortalStart, which restore ActivePortal) is at depth 0.  A procedure's
+ * COMMIT and ROLLBACK run inside its CALL's portal: its depth stays.
  */
 static int	statement_nesting = 0;
 
@@ -315,17 +318,19 @@ pgps_ClientAuthentication(Port *port, int status)
 static inline void
 count_statement(void)
 {
-	if (statement_nesting <= 0 && session_counts != NULL)
+	if (statement_nesting <= 0 && session_counts != NULL && ActivePortal != NULL)
 		pg_atomic_write_u64(&session_counts->statements, ++session_statements);
 }
 
 /*
  * The first commit after authentication ends InitPostgres: the session is
  * established.  Then every transaction's end (a commit, a rollback, a
- * PREPARE TRANSACTION), as pg_stat_database's xact_commit and
- * xact_rollback count them, is counted in the session's slot.  The
- * callback stays registered, as the list of callbacks must not change
- * while it is walked.
+ * PREPARE TRANSACTION) is counted in the session's slot, as
+ * pg_stat_database's xact_commit and xact_rollback count them: the server
+ * counts a prepared transaction when its COMMIT PREPARED or ROLLBACK
+ * PREPARED runs, besides that statement's own transaction; here it counts
+ * where it ran.  The callback stays registered, as the list of callbacks
+ * must not change while it is walked.
  */
 static void
 pgps_xact_callback(XactEvent event, void *arg)
@@ -333,7 +338,9 @@ pgps_xact_callback(XactEvent event, void *arg)
 	TimestampTz now;
 	pgpsEntry  *entry;
 
-	if (event == XACT_EVENT_ABORT && ActivePortal == NULL)
+	if (ActivePortal == NULL &&
+		(event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		 event == XACT_EVENT_PREPARE))
 		statement_nesting = 0;
 	if (session_counts != NULL)
 	{
@@ -369,6 +376,7 @@ pgps_xact_callback(XactEvent event, void *arg)
 		return;
 	}
 	entry->churn.connections++;
+	entry->usage.connections++;
 	entry->churn.open_connections++;
 	entry->churn.setup_total_us += Max(now - MyStartTimestamp, 0);
 	entry->churn.last_connect = now;
@@ -382,7 +390,8 @@ pgps_xact_callback(XactEvent event, void *arg)
 /*
  * A subtransaction's start remembers the statement depth, its abort puts it
  * back (see statement_nesting).  Nests deeper than PGPS_SUBXACT_DEPTHS are
- * not remembered: their abort leaves the depth to the top-level abort.
+ * not remembered: their abort leaves the depth to the end of the
+ * transaction, or sets it to 0 with no portal running.
  */
 static void
 pgps_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -397,10 +406,10 @@ pgps_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 	else if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
-		if (ActivePortal == NULL)
-			statement_nesting = 0;
-		else if (level < PGPS_SUBXACT_DEPTHS)
+		if (level < PGPS_SUBXACT_DEPTHS)
 			statement_nesting = subxact_nesting[level];
+		else if (ActivePortal == NULL)
+			statement_nesting = 0;
 	}
 }
 
@@ -483,6 +492,7 @@ pgps_session_exit(int code, Datum arg)
 			entry->usage.sessions_killed++;
 			break;
 		default:
+			entry->usage.sessions_normal++;
 			break;
 	}
 	entry->last_seen = now;
@@ -500,10 +510,12 @@ static void
 pgps_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	count_statement();
+	statement_nesting++;
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+	statement_nesting--;
 }
 
 static void

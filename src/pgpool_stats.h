@@ -102,13 +102,20 @@ typedef struct pgpsChurn
  * session in its own slot and added here when a sample sees the session and
  * when it ends (conn_hooks.c, shmem.c), so live sessions show too; the ends
  * are counted by the session's end, by the cause pg_stat_database counts
- * them under.  Written to the statistics file: changing it bumps
- * PGPS_DUMP_FORMAT.
+ * them under; connections with the churn's, so that the ratios compare
+ * counts of the same time after a file of 1.2 or earlier is converted
+ * (its usage starts at zero).  Written to the statistics file: changing it
+ * bumps PGPS_DUMP_FORMAT.
  */
 typedef struct pgpsUsage
 {
+	int64		connections;	/* established since usage was counted: the
+								 * churn's, less what a statistics file of
+								 * an earlier format carried */
 	int64		transactions;	/* committed, rolled back or prepared */
 	int64		statements;		/* run at the top level (a client's) */
+	int64		sessions_normal;	/* ended by the client's Terminate, or the
+									 * server's own exit */
 	int64		sessions_abandoned; /* the client vanished (no Terminate) */
 	int64		sessions_fatal; /* ended by an error (a timeout, ...) */
 	int64		sessions_killed;	/* terminated (pg_terminate_backend,

@@ -59,7 +59,8 @@
  * wins: insufficient_data as above; undersized when every connection of
  * the pool and its overflow was busy in at least PGPS_POOL_FULL_SHARE of
  * the samples (clients wait then), with the capacity grown
- * PGPS_UNDERSIZED_STEP times over; oversized when the pool is more than
+ * PGPS_UNDERSIZED_STEP times over, within the server's usable connection
+ * slots; oversized when the pool is more than
  * PGPS_OVERSIZED_FACTOR times the pool the demand needs and at least
  * PGPS_OVERSIZED_MIN_IDLE more; else ok.
  *
@@ -564,14 +565,15 @@ pgps_check_pool(const pgpsPoolUse *u, pgpsAdvice *advice)
 	if (u->full_share >= PGPS_POOL_FULL_SHARE)
 	{
 		advice->verdict = PGPS_UNDERSIZED;
-		advice->pool_size = Max(ceil_int(capacity * PGPS_UNDERSIZED_STEP), need);
+		advice->pool_size = Min(Max(ceil_int(capacity * PGPS_UNDERSIZED_STEP), need),
+								Max(u->max_pool, 1));
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "all %d of its connections (pool %d, %s) were busy in %.1f%% of samples: a client that wants one then waits (the pool's own wait figures tell how long); try a pool of %d",
 				 capacity, u->pool_size, overflow, u->full_share * 100.0,
 				 advice->pool_size);
 		return;
 	}
-	if (u->pool_size >= need * PGPS_OVERSIZED_FACTOR &&
+	if (u->pool_size > need * PGPS_OVERSIZED_FACTOR &&
 		u->pool_size - need >= PGPS_OVERSIZED_MIN_IDLE)
 	{
 		advice->verdict = PGPS_OVERSIZED;

@@ -154,6 +154,8 @@ typedef struct pgpsPoolUse
 	double		full_share;		/* samples with pool_size + max_overflow
 								 * busy: no connection left to lend */
 	double		headroom;
+	int			max_pool;		/* the most a pool may be advised: the
+								 * server's usable connection slots */
 } pgpsPoolUse;
 
 extern const char *pgps_verdict_name(pgpsVerdict verdict);

@@ -40,7 +40,7 @@ PG_FUNCTION_INFO_V1(pgpool_stats_memory_1_1);
 
 /* Columns of each function; 1.1 adds total_trend to the activity */
 #define CONNECTIONS_COLS_1_0	19
-#define CONNECTIONS_COLS	26	/* 1.3 adds the usage and the ends */
+#define CONNECTIONS_COLS	27	/* 1.3 adds the usage and the ends */
 #define ACTIVITY_COLS_1_0	19
 #define ACTIVITY_COLS		20	/* 1.1 adds total_trend */
 #define HISTORY_COLS		14
@@ -228,13 +228,14 @@ connections_row(const ChurnCopy *copy, bool full, int api, TimestampTz now,
 	{
 		values[i++] = Int64GetDatum(u->transactions);
 		values[i++] = Int64GetDatum(u->statements);
-		values[i] = float8_or_null(pgps_mean(u->transactions, c->connections),
+		values[i] = float8_or_null(pgps_mean(u->transactions, u->connections),
 								   &nulls[i]);
 		i++;
 		values[i] = float8_or_null(pgps_reuse_share(u->transactions,
-													c->connections),
+													u->connections),
 								   &nulls[i]);
 		i++;
+		values[i++] = Int64GetDatum(u->sessions_normal);
 		values[i++] = Int64GetDatum(u->sessions_abandoned);
 		values[i++] = Int64GetDatum(u->sessions_fatal);
 		values[i++] = Int64GetDatum(u->sessions_killed);

@@ -14,6 +14,7 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
 #include "utils/tuplestore.h"
@@ -119,6 +120,9 @@ pool_emit(const void *copy, void *arg)
 									  (int64) pc->pool_size + 1);
 	u.full_share = share_at_least(c->hist_busy, zeros, capacity);
 	u.headroom = pgps_headroom_pct / 100.0;
+	u.max_pool = (int) Min(pgps_usable_connections(MaxConnections,
+												   PGPS_RESERVED_CONNECTIONS),
+						   PGPS_MAX_CONNECTIONS);
 	pgps_check_pool(&u, &advice);
 
 	old = MemoryContextSwitchTo(pc->row_context);
@@ -153,11 +157,24 @@ pool_emit(const void *copy, void *arg)
 	pgps_put_row(pc->rsinfo, pc->row_context, values, nulls);
 }
 
+/* An argument that must be given */
+static void
+require_arg(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+}
+
 /* A count argument: at least min, at most the connections a server has */
 static int
 pool_arg(FunctionCallInfo fcinfo, int n, const char *name, int min)
 {
-	int32		value = PG_GETARG_INT32(n);
+	int32		value;
+
+	require_arg(fcinfo, n, name);
+	value = PG_GETARG_INT32(n);
 
 	if (value < min || value > PGPS_MAX_CONNECTIONS)
 		ereport(ERROR,
@@ -177,10 +194,11 @@ static Datum
 pool_check(FunctionCallInfo fcinfo, int api)
 {
 	PoolCheck	pc;
-	text	   *name = PG_GETARG_TEXT_PP(0);
-	char	   *appname = text_to_cstring(name);
+	char	   *appname;
 
 	pgps_check_loaded();
+	require_arg(fcinfo, 0, "application_name");
+	appname = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	pc.pool_size = pool_arg(fcinfo, 1, "pool_size", 1);
 	pc.max_overflow = pool_arg(fcinfo, 2, "max_overflow", 0);
 	if ((int64) pc.pool_size + pc.max_overflow > PGPS_MAX_CONNECTIONS)

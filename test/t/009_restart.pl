@@ -28,8 +28,8 @@ my $history = q{
 	  FROM pgpool_stats_history WHERE application_name = 'survivor'};
 # what the sessions did and how they ended (1.3)
 my $usage = q{
-	SELECT transactions || '|' || statements || '|' || sessions_abandoned || '|' ||
-		   sessions_fatal || '|' || sessions_killed
+	SELECT transactions || '|' || statements || '|' || sessions_normal || '|' ||
+		   sessions_abandoned || '|' || sessions_fatal || '|' || sessions_killed
 	  FROM pgpool_stats_connections WHERE application_name = 'survivor'};
 
 # CRC-32C, as the file's trailer holds it
@@ -83,7 +83,7 @@ ok(poll_bg($mon, "SELECT split_part(($history), '|', 2)", '5'),
 $mon->query_safe('SELECT pgpool_stats_sample()');
 my $before = $mon->query_safe($row);
 my $history_before = $mon->query_safe($history);
-is($mon->query_safe($usage), '5|5|0|0|0',
+is($mon->query_safe($usage), '5|5|5|0|0|0',
 	'5 sessions of one statement: 5 transactions, 5 statements, all ended normally');
 $mon->quit;
 $node->restart;
@@ -99,7 +99,7 @@ s/\|[^|]*$// for ($before, $after);
 is($after, $before, 'after a clean restart every churn and activity figure is the same');
 cmp_ok($samples_after, '>=', $samples_before, 'and the sample count carries on');
 is($mon->query_safe($history), $history_before, 'the history is the same');
-is($mon->query_safe($usage), '5|5|0|0|0', 'and the transactions and statements');
+is($mon->query_safe($usage), '5|5|5|0|0|0', 'and the transactions, statements and ends');
 is(churn_row($mon, 'survivor', 'open_connections'), '0', 'no session survives a restart');
 is($mon->query_safe($behind), 't', 'still behind a pooler: the file carries its pooled samples');
 $mon->quit;
@@ -144,10 +144,10 @@ $mon->quit;
 
 # --- files of pgpool_stats 1.2 (format 4) and 1.1 (format 3) --------------
 # The same statistics rewritten as 1.2 wrote them: 1.3 added the usage
-# (five 8-byte figures) at the end of each entry, and nothing else; then as
+# (seven 8-byte figures) at the end of each entry, and nothing else; then as
 # 1.1 wrote them: 1.2 added two 8-byte figures at the end of each entry's
 # activity (lent_samples, pooled_samples), and nothing else.
-my $usage_size = 40;
+my $usage_size = 56;
 my $added = 16;
 
 sub read_file
@@ -241,7 +241,9 @@ sub reload_as
 
 reload_as(\&rewrite_as_format4, '1.2');
 $mon = bg_session($node, 'monitor');
-is($mon->query_safe($usage), '0|0|0|0|0', '1.2 counted no transactions: the converted file has none');
+is($mon->query_safe($usage), '0|0|0|0|0|0', '1.2 counted no transactions: the converted file has none');
+is(churn_row($mon, 'survivor', 'transactions_per_connection IS NULL, reuse_share IS NULL'), 't|t',
+	'and no ratio of transactions to the connections 1.2 counted');
 is($mon->query_safe($behind), 't', 'and keeps its pooled samples');
 $mon->quit;
 

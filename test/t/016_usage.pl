@@ -14,7 +14,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-my $node = pgps_node('usage', conf => "autovacuum = off");
+my $node = pgps_node('usage', conf => "autovacuum = off\nmax_prepared_transactions = 2");
 $node->safe_psql('postgres', 'CREATE DATABASE usage');
 $node->command_ok([ 'pgbench', '-i', '-q', '-s', '1', 'usage' ],
 	'pgbench tables created');
@@ -94,6 +94,14 @@ pgbench_as('tpcb', '-c', '2', '-t', '25');
 # extended and prepared protocols count alike (and as pg_stat_database does)
 pgbench_as('extended', '-M', 'extended', '-f', "$dir/one.sql", '-c', '1', '-t', '30');
 pgbench_as('prepared', '-M', 'prepared', '-f', "$dir/one.sql", '-c', '1', '-t', '30');
+# two-phase commit: the server counts the prepared transaction when COMMIT
+# PREPARED runs, and that statement's own transaction too; here the first
+# counts where it ran, at PREPARE TRANSACTION
+{
+	local $ENV{PGAPPNAME} = 'twophase';
+	$node->safe_psql('usage', "BEGIN;\nSELECT 1;\nPREPARE TRANSACTION 'pgps';");
+	$node->safe_psql('usage', "COMMIT PREPARED 'pgps';");
+}
 
 my ($ours1, $theirs1) = settled();
 is( churn_row($mon, 'reuse',
@@ -108,12 +116,16 @@ is(churn_row($mon, 'extended', 'connections, transactions, statements'),
 	'2|30|30', 'the extended protocol: 30 transactions, 30 statements');
 is(churn_row($mon, 'prepared', 'statements'), '30',
 	'prepared statements: 30 statements');
+is(churn_row($mon, 'twophase', 'connections, transactions, statements'), '2|2|4',
+	'two-phase commit: the prepared transaction and COMMIT PREPARED\'s, as pg_stat_database counts them; 4 statements');
+is(churn_row($mon, 'reuse', 'sessions_normal, sessions_abandoned, sessions_fatal, sessions_killed'),
+	'4|0|0|0', 'pgbench\'s sessions all ended normally');
 
 # pg_stat_database counts each session's start-up transaction too (and a
 # parallel worker's, which none of these start): its transactions grew by
 # ours plus the sessions
 my $sessions = $ours1->[0] - $ours0->[0];
-is($sessions, 4 + 21 + 3 + 2 + 2, 'the connections pgbench made');
+is($sessions, 4 + 21 + 3 + 2 + 2 + 2, 'the connections pgbench and psql made');
 is($sessions, $theirs1->[0] - $theirs0->[0], 'as many as pg_stat_database.sessions grew by');
 is( ($ours1->[1] - $ours0->[1]) + $sessions,
 	$theirs1->[1] - $theirs0->[1],
@@ -143,8 +155,8 @@ ok(poll_bg($mon, q{SELECT count(*) FROM pg_stat_activity
 $gone->{run}->signal('KILL');
 
 my ($ours2, $theirs2) = settled();
-is(churn_row($mon, 'victim', 'sessions_abandoned, sessions_fatal, sessions_killed'),
-	'0|0|1', 'pg_terminate_backend: one session killed');
+is(churn_row($mon, 'victim', 'sessions_normal, sessions_abandoned, sessions_fatal, sessions_killed'),
+	'0|0|0|1', 'pg_terminate_backend: one session killed');
 is(churn_row($mon, 'idler', 'sessions_abandoned, sessions_fatal, sessions_killed, transactions'),
 	'0|1|0|1', 'idle_session_timeout: one session ended by an error');
 is(churn_row($mon, 'holder', 'sessions_abandoned, sessions_fatal, sessions_killed, transactions'),
