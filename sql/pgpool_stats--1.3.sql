@@ -523,13 +523,15 @@ BEGIN
                                 coalesce(round(session_p95::numeric, 1)::text, '-'),
                                 coalesce(round(session_max::numeric, 1)::text, '-'),
                                 coalesce(round(setup_avg::numeric, 2)::text, '-'),
-                                coalesce(round((100 * least(setup_avg / nullif(session_avg, 0), 1))::numeric, 1)::text || '%%', '-'),
+                                CASE WHEN setup_avg IS NOT NULL AND session_avg > 0
+                                     THEN round((100 * least(setup_avg / session_avg, 1))::numeric, 1)::text || '%%'
+                                     ELSE '-' END,
                                 failures) END AS churn_line,
                CASE WHEN hidden THEN NULL
-                    ELSE format('%%s transactions, %%s statements: %%s transactions per connection, %%s%%%% of transactions on a reused connection',
+                    ELSE format('%%s transactions, %%s statements: %%s transactions per connection, %%s of transactions on a reused connection',
                                 xacts, stmts,
                                 coalesce(round(per_conn::numeric, 1)::text, '-'),
-                                coalesce(round((100 * reuse)::numeric, 1)::text, '-')) END AS reuse_line,
+                                coalesce(round((100 * reuse)::numeric, 1)::text || '%%', '-')) END AS reuse_line,
                CASE WHEN hidden THEN NULL
                     ELSE format('%%s sessions ended: %%s normally, %%s abandoned by the client, %%s by an error (fatal), %%s killed',
                                 normal + abandoned + fatal + killed, normal, abandoned, fatal, killed) END AS ends_line,
