@@ -94,21 +94,21 @@ is( $mon->query_safe(q{
 # pool_size 2 and max_overflow 3 for 7 workers that never think: the pool
 # lends all 5, closes the overflow ones as they come back (more connections
 # opened), and its workers wait for one (the client logs its waits).
-my ($full_out, $full_err) = ('', '');
+my ($sqla_full_out, $sqla_full_err) = ('', '');
 IPC::Run::run([ $python, "$FindBin::RealBin/../clients/sqlalchemy_app.py",
 		'postgresql+psycopg2://postgres@/postgres?host=' . $node->host . '&port=' . $node->port,
 		'--app', 'orm-full', '--pool-size', '2', '--max-overflow', '3', '--workers', '7',
 		'--seconds', '6', '--in-tx-ms', '20', '--think-ms', '0' ],
-	'>', \$full_out, '2>', \$full_err)
-  or die "the SQLAlchemy application failed: $full_err";
-my $full = decode_json($full_out);
+	'>', \$sqla_full_out, '2>', \$sqla_full_err)
+  or die "the SQLAlchemy application failed: $sqla_full_err";
+my $sqla_full = decode_json($sqla_full_out);
 settle_app($mon, 'orm-full');
-is($full->{checked_out_max}, 5, 'the client had its 5 connections out at once');
-is($full->{overflow_max}, 3, 'its overflow of 3 all in use');
-cmp_ok($full->{checkout_waits}, '>', 0,
-	"its workers waited for a connection $full->{checkout_waits} times, up to $full->{checkout_wait_max_s} s");
-is(churn_row($mon, 'orm-full', 'connections'), $full->{connections_opened},
-	"connections: exactly the $full->{connections_opened} the pool opened (overflow ones closed on return)");
+is($sqla_full->{checked_out_max}, 5, 'the client had its 5 connections out at once');
+is($sqla_full->{overflow_max}, 3, 'its overflow of 3 all in use');
+cmp_ok($sqla_full->{checkout_waits}, '>', 0,
+	"its workers waited for a connection $sqla_full->{checkout_waits} times, up to $sqla_full->{checkout_wait_max_s} s");
+is(churn_row($mon, 'orm-full', 'connections'), $sqla_full->{connections_opened},
+	"connections: exactly the $sqla_full->{connections_opened} the pool opened (overflow ones closed on return)");
 my ($pc_verdict, $pc_pool, $pc_open, $pc_over, $pc_reason) = split /\|/, $mon->query_safe(q{
 	SELECT verdict || '|' || recommended_pool_size || '|' || open_max || '|' ||
 		   overflow_reached || '|' || reason
