@@ -46,8 +46,19 @@ typedef struct pgpsSlot
 								 * while it is open */
 	struct PGPROC *proc;		/* for the wait event */
 	struct PgBackendStatus *status; /* for the state */
-	pgpsSessionCounts counts;	/* what the session did (store.h) */
 } pgpsSlot;
+
+/*
+ * What a session did (store.h), beside its slot in an array of its own, a
+ * cache line each: the session writes it at every transaction, and the
+ * sampler's walk of every slot does not read it (only a live session's),
+ * so neither touches the other's lines, nor one session its neighbour's.
+ */
+typedef union pgpsCountsSlot
+{
+	pgpsSessionCounts counts;
+	char		pad[PG_CACHE_LINE_SIZE];
+} pgpsCountsSlot;
 
 /*
  * The shared state, split by what protects each part.  The ring of the
@@ -67,6 +78,7 @@ typedef struct pgpsSharedState
 	LWLock	   *sample_lock;	/* held by whoever takes a sample */
 	LWLock	   *part_locks[PGPS_PARTITIONS];
 	pgpsSlot   *slots;			/* pgps_num_slots() of them */
+	pgpsCountsSlot *counts;		/* as many, beside them */
 	int32	   *buckets;		/* nbuckets chain heads, entry numbers */
 	pgpsEntry  *entries;		/* max_entries of them */
 	uint32		nbuckets;		/* a power of two, at least PGPS_PARTITIONS */
@@ -116,6 +128,7 @@ static int	evict_cap = 0;
 typedef struct pgpsLayout
 {
 	Size		slots;			/* offsets from the start of the region */
+	Size		counts;
 	Size		history;
 	Size		buckets;
 	Size		entries;
@@ -140,7 +153,10 @@ compute_layout(pgpsLayout *layout)
 	Size		off = MAXALIGN(sizeof(pgpsSharedState));
 
 	layout->slots = off;
-	off = add_size(off, MAXALIGN(mul_size(pgps_num_slots(), sizeof(pgpsSlot))));
+	off = add_size(off, mul_size(pgps_num_slots(), sizeof(pgpsSlot)));
+	/* the region starts on a cache line, as every shared allocation does */
+	layout->counts = CACHELINEALIGN(off);
+	off = add_size(layout->counts, mul_size(pgps_num_slots(), sizeof(pgpsCountsSlot)));
 	layout->history = off;
 	off = add_size(off, MAXALIGN(pgps_history_shmem_size()));
 	layout->nbuckets = store_buckets(pgps_max_entries);
@@ -175,7 +191,7 @@ pgps_memory_parts(pgpsMemoryPart *parts)
 		"shared state", 1, sizeof(pgpsSharedState), layout.slots
 	};
 	parts[i++] = (pgpsMemoryPart) {
-		"session slots", pgps_num_slots(), sizeof(pgpsSlot),
+		"session slots", pgps_num_slots(), sizeof(pgpsSlot) + sizeof(pgpsCountsSlot),
 		layout.history - layout.slots
 	};
 	/* the ring's own state and alignment count with its buckets */
@@ -256,14 +272,15 @@ pgps_shmem_startup(void)
 		for (int p = 0; p < PGPS_PARTITIONS; p++)
 			pgps_state->part_locks[p] = &locks[PGPS_LOCK_PARTITIONS + p].lock;
 		pgps_state->slots = (pgpsSlot *) (base + layout.slots);
+		pgps_state->counts = (pgpsCountsSlot *) (base + layout.counts);
 		pgps_state->buckets = (int32 *) (base + layout.buckets);
 		pgps_state->entries = (pgpsEntry *) (base + layout.entries);
 		pgps_state->nbuckets = layout.nbuckets;
 		pgps_state->nentries_max = pgps_max_entries;
 		for (int i = 0; i < pgps_num_slots(); i++)
 		{
-			pg_atomic_init_u64(&pgps_state->slots[i].counts.transactions, 0);
-			pg_atomic_init_u64(&pgps_state->slots[i].counts.statements, 0);
+			pg_atomic_init_u64(&pgps_state->counts[i].counts.transactions, 0);
+			pg_atomic_init_u64(&pgps_state->counts[i].counts.statements, 0);
 		}
 		for (uint32 b = 0; b < layout.nbuckets; b++)
 			pgps_state->buckets[b] = -1;
@@ -813,7 +830,7 @@ mark_slots_counted(void)
 {
 	for (int i = 0; i < pgps_num_slots(); i++)
 	{
-		pgpsSessionCounts *counts = &pgps_state->slots[i].counts;
+		pgpsSessionCounts *counts = &pgps_state->counts[i].counts;
 
 		counts->flushed_transactions = pg_atomic_read_u64(&counts->transactions);
 		counts->flushed_statements = pg_atomic_read_u64(&counts->statements);
@@ -1009,7 +1026,9 @@ pgps_entry_foreach(pgpsEntryFn fn, pgpsPartDoneFn done, void *arg, bool locked)
  * since the last visit are added to its entry first, under the entry's
  * spinlock, if the session still holds the slot then: one that cleared it
  * adds the rest itself, under the same spinlock, so nothing is added twice
- * or to another session's entry.  Returns how many open sessions have no
+ * or to another session's entry.  A session whose counts have not moved
+ * (read without the lock: a change missed is added at the next visit) takes
+ * no lock.  Returns how many open sessions have no
  * key (they were established while the table was full of keys with open
  * connections): they are not visited.
  */
@@ -1024,6 +1043,7 @@ pgps_slot_foreach(pgpsSlotFn fn, void *arg)
 		pgpsSlot   *slot = &pgps_state->slots[i];
 		int			pid = slot->pid;
 		pgpsEntry  *entry;
+		pgpsSessionCounts *counts;
 
 		if (pid == 0)
 			continue;
@@ -1034,10 +1054,16 @@ pgps_slot_foreach(pgpsSlotFn fn, void *arg)
 			unkeyed++;
 			continue;
 		}
-		SpinLockAcquire(&entry->mutex);
-		if (slot->pid == pid)
-			pgps_usage_flush(&entry->usage, &slot->counts);
-		SpinLockRelease(&entry->mutex);
+		counts = &pgps_state->counts[i].counts;
+		/* a session that did nothing since the last walk costs no lock */
+		if (pg_atomic_read_u64(&counts->transactions) != counts->flushed_transactions ||
+			pg_atomic_read_u64(&counts->statements) != counts->flushed_statements)
+		{
+			SpinLockAcquire(&entry->mutex);
+			if (slot->pid == pid)
+				pgps_usage_flush(&entry->usage, counts);
+			SpinLockRelease(&entry->mutex);
+		}
 		fn(entry, pid, slot->status, slot->proc, arg);
 	}
 	return unkeyed;
@@ -1108,6 +1134,7 @@ pgps_slot_set(pgpsEntry *entry)
 {
 	int			i = PGPS_MY_SLOT;
 	pgpsSlot   *slot;
+	pgpsSessionCounts *counts;
 
 	if (i < 0 || i >= pgps_num_slots())
 		return NULL;
@@ -1115,13 +1142,14 @@ pgps_slot_set(pgpsEntry *entry)
 	slot->entry = entry;
 	slot->proc = MyProc;
 	slot->status = MyBEEntry;
-	pg_atomic_write_u64(&slot->counts.transactions, 0);
-	pg_atomic_write_u64(&slot->counts.statements, 0);
-	slot->counts.flushed_transactions = 0;
-	slot->counts.flushed_statements = 0;
+	counts = &pgps_state->counts[i].counts;
+	pg_atomic_write_u64(&counts->transactions, 0);
+	pg_atomic_write_u64(&counts->statements, 0);
+	counts->flushed_transactions = 0;
+	counts->flushed_statements = 0;
 	pg_write_barrier();
 	slot->pid = MyProcPid;
-	return entry != NULL ? &slot->counts : NULL;
+	return entry != NULL ? counts : NULL;
 }
 
 /* Withdraw this backend's session from its slot; never throws */
