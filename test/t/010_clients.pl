@@ -60,16 +60,23 @@ isnt($verdict, 'idle_in_transaction', "short transactions are not left open ($ve
 isnt($verdict, 'insufficient_data', 'and there was enough data for a verdict');
 
 # --- the same with SQLAlchemy's QueuePool (psycopg2) -------------------------
+# Run the SQLAlchemy application and return its truth
+sub run_sqlalchemy
+{
+	my @args = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ $python, "$FindBin::RealBin/../clients/sqlalchemy_app.py",
+			'postgresql+psycopg2://postgres@/postgres?host=' . $node->host . '&port=' . $node->port,
+			@args ],
+		'>', \$out, '2>', \$err)
+	  or die "the SQLAlchemy application failed: $err";
+	return decode_json($out);
+}
+
 # pool_size 5 and max_overflow 10, three workers: select, 20 ms of work,
 # update, commit, then 60 ms of thinking.
-my ($sqla_out, $sqla_err) = ('', '');
-IPC::Run::run([ $python, "$FindBin::RealBin/../clients/sqlalchemy_app.py",
-		'postgresql+psycopg2://postgres@/postgres?host=' . $node->host . '&port=' . $node->port,
-		'--app', 'orm-sqla', '--pool-size', '5', '--max-overflow', '10', '--workers', '3',
-		'--seconds', '8', '--in-tx-ms', '20', '--think-ms', '60' ],
-	'>', \$sqla_out, '2>', \$sqla_err)
-  or die "the SQLAlchemy application failed: $sqla_err";
-my $sqla = decode_json($sqla_out);
+my $sqla = run_sqlalchemy('--app', 'orm-sqla', '--pool-size', '5', '--max-overflow', '10',
+	'--workers', '3', '--seconds', '8', '--in-tx-ms', '20', '--think-ms', '60');
 settle_app($mon, 'orm-sqla');
 is($sqla->{overflow_max}, 0, "the pool never overflowed ($sqla->{checked_out_max} checked out at most)");
 is(churn_row($mon, 'orm-sqla', 'connections'), $sqla->{connections_opened},
@@ -94,14 +101,8 @@ is( $mon->query_safe(q{
 # pool_size 2 and max_overflow 3 for 7 workers that never think: the pool
 # lends all 5, closes the overflow ones as they come back (more connections
 # opened), and its workers wait for one (the client logs its waits).
-my ($sqla_full_out, $sqla_full_err) = ('', '');
-IPC::Run::run([ $python, "$FindBin::RealBin/../clients/sqlalchemy_app.py",
-		'postgresql+psycopg2://postgres@/postgres?host=' . $node->host . '&port=' . $node->port,
-		'--app', 'orm-full', '--pool-size', '2', '--max-overflow', '3', '--workers', '7',
-		'--seconds', '6', '--in-tx-ms', '20', '--think-ms', '0' ],
-	'>', \$sqla_full_out, '2>', \$sqla_full_err)
-  or die "the SQLAlchemy application failed: $sqla_full_err";
-my $sqla_full = decode_json($sqla_full_out);
+my $sqla_full = run_sqlalchemy('--app', 'orm-full', '--pool-size', '2', '--max-overflow', '3',
+	'--workers', '7', '--seconds', '6', '--in-tx-ms', '20', '--think-ms', '0');
 settle_app($mon, 'orm-full');
 is($sqla_full->{checked_out_max}, 5, 'the client had its 5 connections out at once');
 is($sqla_full->{overflow_max}, 3, 'its overflow of 3 all in use');
