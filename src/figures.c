@@ -98,12 +98,8 @@ double
 pgps_count32_kth_largest(const uint32 *hist, uint64 zeros, uint64 k,
 						 int32 peak)
 {
-	uint64		wide[PGPS_COUNT_BUCKETS];
-
-	for (int i = 0; i < PGPS_COUNT_BUCKETS; i++)
-		wide[i] = hist[i];
-	return pgps_hist_kth_largest(wide, PGPS_COUNT_SUB_BITS, PGPS_COUNT_MAX_MSB,
-								 zeros, k, (uint64) Max(peak, 0));
+	return pgps_hist_kth_largest32(hist, PGPS_COUNT_SUB_BITS, PGPS_COUNT_MAX_MSB,
+								   zeros, k, (uint64) Max(peak, 0));
 }
 
 /* The samples of a window that saw nothing: its zeros */

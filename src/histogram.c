@@ -150,19 +150,40 @@ pgps_hist_kth_largest(const uint64 *hist, int sub_bits, int max_msb,
  * The same for a key's own histogram, whose buckets are 32 bits to keep
  * entries small (they saturate rather than wrap; see pgps_hist_add).
  */
+#define WIDE_BUCKETS	Max(PGPS_HIST_BUCKETS, PGPS_COUNT_BUCKETS)
+
+/* A key's 32-bit histogram copied into 64-bit buckets */
+static void
+widen(const uint32 *hist, int sub_bits, int max_msb, uint64 *wide)
+{
+	int			n = nbuckets(sub_bits, max_msb);
+
+	Assert(n <= WIDE_BUCKETS);
+	for (int i = 0; i < n; i++)
+		wide[i] = hist[i];
+}
+
 double
 pgps_hist_percentile32(const uint32 *hist, int sub_bits, int max_msb,
 					   uint64 extra_zeros, double fraction, uint64 max_value)
 {
-	uint64		wide[Max(PGPS_HIST_BUCKETS, PGPS_COUNT_BUCKETS)];
-	int			n = nbuckets(sub_bits, max_msb);
-	int			i;
+	uint64		wide[WIDE_BUCKETS];
 
-	Assert(n <= lengthof(wide));
-	for (i = 0; i < n; i++)
-		wide[i] = hist[i];
+	widen(hist, sub_bits, max_msb, wide);
 	return pgps_hist_percentile(wide, sub_bits, max_msb, extra_zeros,
 								fraction, max_value);
+}
+
+/* pgps_hist_kth_largest() of a key's own histogram */
+double
+pgps_hist_kth_largest32(const uint32 *hist, int sub_bits, int max_msb,
+						uint64 extra_zeros, uint64 k, uint64 max_value)
+{
+	uint64		wide[WIDE_BUCKETS];
+
+	widen(hist, sub_bits, max_msb, wide);
+	return pgps_hist_kth_largest(wide, sub_bits, max_msb, extra_zeros, k,
+								 max_value);
 }
 
 /*

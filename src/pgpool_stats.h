@@ -302,6 +302,9 @@ extern double pgps_hist_kth_largest(const uint64 *hist, int sub_bits,
 extern double pgps_hist_percentile32(const uint32 *hist, int sub_bits,
 									 int max_msb, uint64 extra_zeros,
 									 double fraction, uint64 max_value);
+extern double pgps_hist_kth_largest32(const uint32 *hist, int sub_bits,
+									  int max_msb, uint64 extra_zeros,
+									  uint64 k, uint64 max_value);
 extern double pgps_hist_share_at_least32(const uint32 *hist, int sub_bits,
 										 int max_msb, uint64 extra_zeros,
 										 uint64 value);

@@ -161,12 +161,18 @@ recommended_min_idle(double busy_p50)
 	return Max(0, ceil_int(busy_p50));
 }
 
-/* The pool an application needs: its p99 with headroom, and its bursts */
+/* The pool busy connections need: their p99 with headroom, and bursts */
+static int
+needed_pool_size(double busy_p99, double busy_burst, double headroom)
+{
+	return Max(recommended_pool_size(busy_p99, headroom), ceil_int(busy_burst));
+}
+
+/* The pool an application needs */
 static int
 demand_pool_size(const pgpsDemand *d)
 {
-	return Max(recommended_pool_size(d->busy_p99, d->headroom),
-			   ceil_int(d->busy_burst));
+	return needed_pool_size(d->busy_p99, d->busy_burst, d->headroom);
 }
 
 /* Whether its bursts, not its p99, size the pool */
@@ -537,8 +543,7 @@ void
 pgps_check_pool(const pgpsPoolUse *u, pgpsAdvice *advice)
 {
 	int			capacity = u->pool_size + u->max_overflow;
-	int			need = Max(recommended_pool_size(u->busy_p99, u->headroom),
-						   ceil_int(u->busy_burst));
+	int			need = needed_pool_size(u->busy_p99, u->busy_burst, u->headroom);
 	char		overflow[160];
 
 	memset(advice, 0, sizeof(*advice));
