@@ -335,17 +335,16 @@ count_statement(void)
 static void
 pgps_xact_callback(XactEvent event, void *arg)
 {
+	bool		ends = (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+						event == XACT_EVENT_PREPARE);
 	TimestampTz now;
 	pgpsEntry  *entry;
 
-	if (ActivePortal == NULL &&
-		(event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-		 event == XACT_EVENT_PREPARE))
+	if (ends && ActivePortal == NULL)
 		statement_nesting = 0;
 	if (session_counts != NULL)
 	{
-		if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-			event == XACT_EVENT_PREPARE)
+		if (ends)
 			pg_atomic_write_u64(&session_counts->transactions,
 								++session_transactions);
 		return;
