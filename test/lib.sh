@@ -28,13 +28,59 @@ pgps_install_deps()
 	command -v npm >/dev/null 2>&1 || need+=(npm)
 	command -v make >/dev/null 2>&1 || need+=(make)
 	command -v gcc >/dev/null 2>&1 || need+=(gcc)
-	[ ${#need[@]} -eq 0 ] && return 0
+	# the monitoring test: the dashboard's schema check and the exporter's
+	# queries file
+	/usr/bin/python3 -c 'import jsonschema, yaml' >/dev/null 2>&1 || need+=(python3-jsonschema python3-yaml)
+	# the monitoring test's servers: Debian's, where the release has the
+	# versions monitoring/ is written for (bookworm: postgres_exporter 0.11,
+	# Prometheus 2.42); elsewhere (the chroots of other majors) it skips
+	local services=()
+	if grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release; then
+		[ -x /usr/bin/prometheus-postgres-exporter ] || services+=(prometheus-postgres-exporter)
+		[ -x /usr/bin/prometheus ] || services+=(prometheus)
+	fi
+	[ ${#need[@]} -eq 0 ] && [ ${#services[@]} -eq 0 ] && return 0
 
-	pgps_log "installing ${need[*]}"
 	local sudo=
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+	if [ ${#need[@]} -gt 0 ]; then
+		pgps_log "installing ${need[*]}"
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+	fi
+	[ ${#services[@]} -gt 0 ] && pgps_install_services "${services[@]}"
+	return 0
+}
+
+# Install packages of servers that the tests start themselves, on loopback
+# ports of their own: their own services must not start (on all addresses,
+# at every boot), so a policy-rc.d refuses them during the install, and
+# what the install enabled is disabled.  Nothing recommended comes along
+# (prometheus recommends its node exporter, another server).
+pgps_install_services()
+{
+	local sudo= policy=/usr/sbin/policy-rc.d mine=0
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	pgps_log "installing $* (their services neither started nor enabled)"
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\n# pgpool_stats tests: no service starts while they install packages\nexit 101\n' \
+			| $sudo tee "$policy" >/dev/null
+		$sudo chmod 755 "$policy"
+		mine=1
+	fi
+	local rc=0
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
+	[ $mine -eq 0 ] || $sudo rm -f "$policy"
+	[ $rc -eq 0 ] || return $rc
+	local s
+	for s in "$@"; do
+		if command -v systemctl >/dev/null 2>&1; then
+			$sudo systemctl disable --now "$s" >/dev/null 2>&1 || true
+		fi
+		if command -v update-rc.d >/dev/null 2>&1; then
+			$sudo update-rc.d "$s" disable >/dev/null 2>&1 || true
+		fi
+	done
 }
 
 # The real-client tests' npm packages (node-postgres), from the lock file

@@ -1,0 +1,400 @@
+# The fleet's view, end to end with the real tools from Debian's packages:
+# postgres_exporter (0.11) with monitoring/postgres_exporter/queries.yaml
+# scrapes a scratch cluster, Prometheus (2.42) scrapes the exporter every
+# second and evaluates monitoring/alerts.yml, while an application that
+# connects per request and a pooled one run, both cores kept busy.  Then:
+#  - the exporter's /metrics has every metric the queries file promises,
+#    with its type and labels, and the connection counters equal the view
+#    and each application's own count;
+#  - Prometheus has data for every expression of the dashboard and every
+#    series the alert rules read, rate() of the connection counter agrees
+#    with connects_per_sec, the verdicts arrive as a state set, the
+#    no-pooling alert is pending with the reason in its description;
+#  - counters never went backwards, and a reset shows;
+#  - promtool checks and unit-tests the rules, the dashboard passes
+#    Grafana's schema (and a broken one does not), and the sql_exporter
+#    collectors are those written from the queries file.
+# Both servers listen on loopback only and are stopped by the test.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use HTTP::Tiny;
+use IPC::Run;
+use JSON::PP;
+use PgpsTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my %bin = (
+	exporter => '/usr/bin/prometheus-postgres-exporter',
+	prometheus => '/usr/bin/prometheus',
+	promtool => '/usr/bin/promtool');
+for (sort keys %bin)
+{
+	plan skip_all => "$bin{$_} is not installed (Debian's prometheus and "
+	  . "prometheus-postgres-exporter; test/check.sh installs them on Debian 12)"
+	  unless -x $bin{$_};
+}
+
+my $root = "$FindBin::RealBin/../..";
+my $monitoring = "$root/monitoring";
+my $python = '/usr/bin/python3';
+my $check = "$FindBin::RealBin/../monitoring/check_monitoring.py";
+my $http = HTTP::Tiny->new(timeout => 10);
+my $dir = PostgreSQL::Test::Utils::tempdir;
+my $timeout = $PostgreSQL::Test::Utils::timeout_default;
+
+my $node = pgps_node('monitoring', conf => "pgpool_stats.sample_interval = '10ms'",
+	hba => 'host all all 127.0.0.1/32 trust');
+$node->safe_psql('postgres', 'CREATE ROLE exporter LOGIN; GRANT pg_monitor TO exporter');
+my $mon = bg_session($node, 'monitor');
+
+# JSON on standard output of a command, which must succeed
+sub json_of
+{
+	my ($out, $err) = ('', '');
+	IPC::Run::run([@_], '>', \$out, '2>', \$err)
+	  or die "@_ failed: $err";
+	return decode_json($out);
+}
+
+my @servers;
+END { $_->kill_kill for grep { $_->pumpable } @servers; }
+
+# Start a server in the background, its output in $dir/$name.log
+sub start_server
+{
+	my ($name, @cmd) = @_;
+	my $h = IPC::Run::start(\@cmd, '>', "$dir/$name.log", '2>&1');
+	push @servers, $h;
+	return $h;
+}
+
+sub get
+{
+	my ($url) = @_;
+	my $r = $http->get($url);
+	return $r->{success} ? $r->{content} : undef;
+}
+
+# Poll until $cond returns true; false after the default timeout
+sub wait_for
+{
+	my ($cond) = @_;
+	for (1 .. 10 * $timeout)
+	{
+		return 1 if $cond->();
+		usleep(100_000);
+	}
+	return 0;
+}
+
+# --- the exporter, then Prometheus, on free loopback ports ---------------
+my $exporter_port = PostgreSQL::Test::Cluster::get_free_port();
+my $exporter;
+{
+	local $ENV{DATA_SOURCE_NAME} = 'host=' . $node->host . ' port=' . $node->port
+	  . ' user=exporter dbname=postgres sslmode=disable application_name=postgres_exporter';
+	$exporter = start_server('exporter', $bin{exporter},
+		"--web.listen-address=127.0.0.1:$exporter_port",
+		"--extend.query-path=$monitoring/postgres_exporter/queries.yaml");
+}
+my $metrics_url = "http://127.0.0.1:$exporter_port/metrics";
+ok(wait_for(sub { (get($metrics_url) // '') =~ /^pgpool_stats_collector_entries/m }),
+	'postgres_exporter serves the pgpool_stats metrics')
+  or diag(slurp_file("$dir/exporter.log"));
+
+my $prometheus_port = PostgreSQL::Test::Cluster::get_free_port();
+append_to_file("$dir/prometheus.yml", <<"EOC");
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $monitoring/alerts.yml
+scrape_configs:
+  - job_name: postgres
+    static_configs:
+      - targets: ['127.0.0.1:$exporter_port']
+EOC
+command_ok([ $bin{promtool}, 'check', 'config', "$dir/prometheus.yml" ],
+	'promtool accepts the scrape configuration with the alert rules');
+my $prometheus = start_server('prometheus', $bin{prometheus},
+	"--config.file=$dir/prometheus.yml", "--storage.tsdb.path=$dir/tsdb",
+	"--web.listen-address=127.0.0.1:$prometheus_port");
+my $api = "http://127.0.0.1:$prometheus_port/api/v1";
+ok(wait_for(sub { defined get("http://127.0.0.1:$prometheus_port/-/ready") }),
+	'Prometheus is ready')
+  or diag(slurp_file("$dir/prometheus.log"));
+
+# Only loopback: no listening socket of theirs on any other address
+my @wild;
+for my $file ('/proc/net/tcp', '/proc/net/tcp6')
+{
+	next unless -r $file;
+	for (split /\n/, slurp_file($file))
+	{
+		my ($local, $state) = (split ' ')[ 1, 3 ];
+		next unless defined $state && $state eq '0A';
+		my ($ip, $port) = split /:/, $local;
+		push @wild, "$ip:" . hex($port)
+		  if grep { hex($port) == $_ } ($exporter_port, $prometheus_port)
+		  and $ip ne '0100007F' and $ip ne '00000000000000000000000001000000';
+	}
+}
+is_deeply(\@wild, [], 'the exporter and Prometheus listen on loopback only');
+
+# An instant query's result (a list of {metric, value}); dies on an error
+sub query
+{
+	my ($expr) = @_;
+	my $r = $http->post_form("$api/query", { query => $expr });
+	die "Prometheus: $expr: $r->{status} $r->{content}" unless $r->{success};
+	return decode_json($r->{content})->{data}{result};
+}
+
+# The one value an instant query gives (undef if none)
+sub value
+{
+	my $r = query(@_);
+	return @$r ? $r->[0]{value}[1] : undef;
+}
+
+# --- the applications: one connecting per request, one pooled ------------
+# with both cores kept busy by pgbench the while
+$node->command_ok([ 'pgbench', '-i', '-q', 'postgres' ], 'pgbench tables');
+my $load = start_load($node, $mon);
+my $seconds = 24;
+my $churn_rate = 20;
+my ($churn_out, $pooled_out, $err) = ('', '', '');
+my $churn = IPC::Run::start(
+	[ $python, "$FindBin::RealBin/../clients/paced_connect.py",
+		'host=127.0.0.1 port=' . $node->port . ' dbname=postgres user=postgres',
+		'--app', 'churn', '--rate', $churn_rate, '--seconds', $seconds ],
+	'>', \$churn_out, '2>', \$err);
+my $pooled = IPC::Run::start(
+	[ $python, "$FindBin::RealBin/../clients/psycopg_app.py",
+		'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres',
+		'--app', 'pooled', '--pool', '4', '--workers', '2',
+		'--seconds', $seconds, '--think-ms', '20', '--query', 'SELECT 1' ],
+	'>', \$pooled_out, '2>', \$err);
+push @servers, $churn, $pooled;
+
+# Once Prometheus holds 12 s of the churn: rate() over 10 s against the
+# extension's own figure, both evaluated by Prometheus at the same instant
+my $churn_sel = 'application_name="churn"';
+ok(wait_for(sub {
+	(value("count_over_time(pgpool_stats_connections_opened_total{$churn_sel}[12s])") // 0) >= 12 }),
+	'Prometheus scrapes the churn every second');
+my $r = query("rate(pgpool_stats_connections_opened_total{$churn_sel}[10s])"
+	  . " / pgpool_stats_connections_opened_per_second{$churn_sel}");
+is(scalar @$r, 1, 'one series of the churn');
+my ($rate, $per_sec) = (value("rate(pgpool_stats_connections_opened_total{$churn_sel}[10s])"),
+	value("pgpool_stats_connections_opened_per_second{$churn_sel}"));
+cmp_ok(abs($r->[0]{value}[1] - 1), '<=', 0.10,
+	sprintf('rate() of the counter, %.2f/s, is within 10%% of connects_per_sec, %.2f/s (ratio %.3f)',
+		$rate, $per_sec, $r->[0]{value}[1]));
+
+$churn->finish or die "the churn failed: $err";
+$pooled->finish or die "the pooled application failed: $err";
+$load->kill_kill;
+my $churn_truth = decode_json($churn_out);
+my $pooled_truth = decode_json($pooled_out);
+cmp_ok(abs($churn_truth->{rate} / $churn_rate - 1), '<=', 0.05,
+	sprintf('the churn kept its pace: %.2f connections/s', $churn_truth->{rate}));
+
+# Verdicts for both (600 samples after they left), then one fresh sample
+settle_app($mon, $_) for qw(churn pooled);
+$mon->query_safe('SELECT pgpool_stats_sample()');
+
+# --- the exporter's /metrics -------------------------------------------
+my $metrics = get($metrics_url);
+my (%type, %samples);
+for (split /\n/, $metrics)
+{
+	if (/^# TYPE (\S+) (\S+)/) { $type{$1} = $2; next; }
+	next if /^#/ || !/^(pgpool_stats_\w+)(?:\{(.*)\})? (\S+)$/;
+	my ($name, $labels, $v) = ($1, $2 // '', $3);
+	my %l;
+	$l{$1} = $2 while $labels =~ /(\w+)="((?:[^"\\]|\\.)*)"/g;
+	push @{ $samples{$name} }, { labels => \%l, value => $v };
+}
+note("the churn's series:\n", join("\n", grep { /application_name="churn"/ && !/^#/ } split /\n/, $metrics));
+my $promised = json_of($python, $check, 'metrics');
+my @missing;
+for my $m (@$promised)
+{
+	my $s = $samples{ $m->{name} };
+	push @missing, "$m->{name} (none)" and next unless $s && @$s;
+	push @missing, "$m->{name} (type " . ($type{ $m->{name} } // 'none') . ", not $m->{type})"
+	  unless ($type{ $m->{name} } // '') eq $m->{type};
+	my @without = grep { my $l = $_->{labels}; grep { !exists $l->{$_} } @{ $m->{labels} } } @$s;
+	push @missing, "$m->{name} (a series without its labels)" if @without;
+}
+is_deeply(\@missing, [], scalar(@$promised) . ' metrics promised by the queries file, each with its type and labels');
+
+# A series of an application at an address ('local': the Unix socket)
+sub sample_of
+{
+	my ($name, %want) = @_;
+	my @s = grep { my $l = $_->{labels}; !grep { ($l->{$_} // '') ne $want{$_} } keys %want }
+	  @{ $samples{$name} || [] };
+	return @s == 1 ? $s[0]{value} : undef;
+}
+my %churn_key = (datname => 'postgres', usename => 'postgres',
+	application_name => 'churn', client_addr => '127.0.0.1');
+my %pooled_key = (datname => 'postgres', usename => 'postgres',
+	application_name => 'pooled', client_addr => 'local');
+my ($churn_view) = $mon->query_safe(q{
+	SELECT connections FROM pgpool_stats_connections WHERE application_name = 'churn'});
+is(sample_of('pgpool_stats_connections_opened_total', %churn_key), $churn_view,
+	"the churn's connection counter is the view's, $churn_view");
+is($churn_view, $churn_truth->{connections}, 'which is what the application opened');
+is(sample_of('pgpool_stats_connections_opened_total', %pooled_key),
+	$pooled_truth->{connections_opened},
+	"the pooled application's counter is what its pool opened, $pooled_truth->{connections_opened}");
+is(sample_of('pgpool_stats_connections_closed_total', %churn_key), $churn_truth->{connections},
+	'every connection of the churn closed');
+is(sample_of('pgpool_stats_connections_open', %churn_key), 0, 'none open');
+my ($txn) = $mon->query_safe(q{
+	SELECT transactions FROM pgpool_stats_connections WHERE application_name = 'pooled'});
+is(sample_of('pgpool_stats_connections_transactions_total', %pooled_key), $txn,
+	"the pooled application's transactions, $txn, as the view counts them");
+
+my ($verdict, $reason) = split /\|/, $mon->query_safe(q{
+	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'churn'});
+is($verdict, 'no_pooling', "the churn's verdict is no_pooling ($reason)");
+my %app = (application_name => 'churn', datname => 'postgres', usename => 'postgres');
+is(join(',', map { "$_->{labels}{verdict}=$_->{value}" }
+	  sort { $a->{labels}{verdict} cmp $b->{labels}{verdict} }
+	  grep { $_->{labels}{application_name} eq 'churn' } @{ $samples{pgpool_stats_application_status} }),
+	'idle_in_transaction=0,insufficient_data=0,leaking=0,no_pooling=1,ok=0,oversized=0,undersized=0',
+	'the state set: 1 for no_pooling, 0 for every other verdict');
+my ($pooled_verdict) = $mon->query_safe(q{
+	SELECT verdict FROM pgpool_stats_recommendations WHERE application_name = 'pooled'});
+is(sample_of('pgpool_stats_application_status', application_name => 'pooled', verdict => $pooled_verdict),
+	1, "the pooled application's verdict, $pooled_verdict");
+isnt($pooled_verdict, 'no_pooling', 'which is not no_pooling');
+my ($server_verdict) = $mon->query_safe('SELECT verdict FROM pgpool_stats_server');
+is(sample_of('pgpool_stats_server_status', verdict => $server_verdict), 1,
+	"the server's verdict, $server_verdict");
+
+# --- Prometheus: every dashboard and alert expression has data ------------
+ok(wait_for(sub {
+	(value("pgpool_stats_application_status{$churn_sel,verdict=\"no_pooling\"}") // 0) == 1 }),
+	'Prometheus has the churn\'s verdict');
+my $dashboard = json_of($python, $check, 'dashboard', '--rate-interval', '10s');
+my $end = time;
+my @empty;
+for my $t (@{ $dashboard->{targets} })
+{
+	my $resp = $http->post_form("$api/query_range",
+		{ query => $t->{expr}, start => $end - 30, end => $end, step => 1 });
+	my $data = $resp->{success} ? decode_json($resp->{content})->{data}{result} : [];
+	push @empty, "$t->{where}: $t->{expr}" . ($resp->{success} ? '' : " ($resp->{content})")
+	  unless @$data;
+}
+for my $v (@{ $dashboard->{variables} })
+{
+	my ($sel, $label) = $v->{query} =~ /^label_values\((.*),\s*(\w+)\)$/
+	  or push(@empty, "variable $v->{name}: not a label_values() query") and next;
+	my $resp = $http->get("$api/label/$label/values?match[]=" . uri_escape($sel));
+	my $data = $resp->{success} ? decode_json($resp->{content})->{data} : [];
+	push @empty, "variable $v->{name}: $v->{query}" unless @$data;
+}
+is_deeply(\@empty, [],
+	scalar(@{ $dashboard->{targets} }) . ' panel queries and '
+	  . scalar(@{ $dashboard->{variables} }) . ' variables of the dashboard have data');
+my $apps = decode_json($http->get("$api/label/application_name/values")->{content})->{data};
+ok((grep { $_ eq 'churn' } @$apps) && (grep { $_ eq 'pooled' } @$apps),
+	'the application_name variable offers both applications');
+
+my $alerts = json_of($python, $check, 'alerts');
+@empty = ();
+for my $a (@$alerts)
+{
+	query($a->{expr});    # dies if Prometheus rejects it
+	push @empty, map { "$a->{alert}: $_" } grep { !@{ query($_) } } @{ $a->{selectors} };
+}
+is_deeply(\@empty, [], scalar(@$alerts) . ' alert rules: every series they read has data');
+
+# The no-pooling alert waits out its "for:", its description quoting the
+# reason as exported
+my $pending;
+ok(wait_for(sub {
+	my $list = decode_json($http->get("$api/alerts")->{content})->{data}{alerts};
+	($pending) = grep { $_->{labels}{alertname} eq 'PgpoolStatsNoPooling'
+		  && $_->{labels}{application_name} eq 'churn' } @$list;
+	defined $pending }), 'PgpoolStatsNoPooling is raised for the churn');
+is($pending->{state}, 'pending', 'pending until its for: has passed');
+# The exporter reads the reasons once a minute: once it has the churn's
+my $exported;
+ok(wait_for(sub {
+	$exported = query("pgpool_stats_application_reason_info{$churn_sel,verdict=\"no_pooling\"}");
+	@$exported }), "the churn's reason reaches Prometheus within the exporter's minute");
+ok(wait_for(sub {
+	my $list = decode_json($http->get("$api/alerts")->{content})->{data}{alerts};
+	($pending) = grep { $_->{labels}{alertname} eq 'PgpoolStatsNoPooling'
+		  && $_->{labels}{application_name} eq 'churn' } @$list;
+	$pending->{annotations}{description} eq "churn (postgres on postgres): $reason" }),
+	"the alert's description quotes the reason, as the view gives it")
+  or diag("description: $pending->{annotations}{description}\nexported: $exported->[0]{metric}{reason}");
+my @other = grep { ($_->{labels}{application_name} // 'pooled') eq 'pooled' }
+  @{ decode_json($http->get("$api/alerts")->{content})->{data}{alerts} };
+is_deeply([ map { $_->{labels}{alertname} } @other ], [],
+	'none for the pooled application or the server');
+
+# --- counters and the reset ---------------------------------------------
+my @counters = map { $_->{name} } grep { $_->{type} eq 'counter' } @$promised;
+is_deeply([ grep { value("sum(resets($_\[5m]))") } @counters ], [],
+	scalar(@counters) . ' counters: none went backwards');
+my $before = value('pgpool_stats_collector_reset_timestamp_seconds');
+$mon->query_safe('SELECT pgpool_stats_reset()');
+ok(wait_for(sub { (value('pgpool_stats_collector_reset_timestamp_seconds') // 0) > $before }),
+	'a reset shows as a new reset_timestamp_seconds');
+ok(wait_for(sub { !@{ query("pgpool_stats_connections_opened_total{$churn_sel}") } }),
+	"and the churn's series end with it");
+
+# --- the rules, the dashboard and the sql_exporter collectors -----------
+command_ok([ $bin{promtool}, 'check', 'rules', "$monitoring/alerts.yml" ], 'promtool check rules');
+{
+	my ($out, $err2) = ('', '');
+	my $ok = IPC::Run::run([ $bin{promtool}, 'test', 'rules', 'alerts_test.yml' ],
+		'>', \$out, '2>', \$err2, init => sub { chdir $monitoring or die $! });
+	ok($ok, 'promtool test rules: each alert fires on its series and stays quiet on a healthy one')
+	  or diag("$out$err2");
+}
+command_ok([ $python, $check, 'dashboard' ], "the dashboard passes Grafana's schema and the checks");
+my $broken = decode_json(slurp_file("$monitoring/grafana-dashboard.json"));
+$broken->{panels}[0]{gridPos}{w} = 30;
+delete $broken->{panels}[1]{targets}[0]{refId};
+$broken->{templating}{list} = [ grep { $_->{name} ne 'instance' } @{ $broken->{templating}{list} } ];
+append_to_file("$dir/broken.json", encode_json($broken));
+my ($out, $err3) = ('', '');
+IPC::Run::run([ $python, $check, 'dashboard', "$dir/broken.json" ], '>', \$out, '2>', \$err3);
+like($err3, qr{panels/0/gridPos/w: 30 is greater than the maximum of 24}, 'a panel too wide is refused');
+like($err3, qr{'refId' is a required property}, 'a query without its refId too');
+$broken->{panels}[0]{gridPos}{w} = 12;
+$broken->{panels}[1]{targets}[0]{refId} = 'A';
+unlink "$dir/broken.json";
+append_to_file("$dir/broken.json", encode_json($broken));
+IPC::Run::run([ $python, $check, 'dashboard', "$dir/broken.json" ], '>', \$out, '2>', \$err3);
+like($err3, qr/no instance variable/, 'and a dashboard without its instance variable');
+command_ok([ $python, "$monitoring/sql_exporter/make_collectors.py", '--check' ],
+	'the sql_exporter collectors are those written from the queries file');
+
+# --- stop ---------------------------------------------------------------
+$_->kill_kill for ($prometheus, $exporter);
+ok(!defined get($metrics_url) && !defined get("http://127.0.0.1:$prometheus_port/-/ready"),
+	'the exporter and Prometheus are stopped');
+
+sub uri_escape
+{
+	my ($s) = @_;
+	$s =~ s/([^A-Za-z0-9\-_.~])/sprintf('%%%02X', ord($1))/ge;
+	return $s;
+}
+
+done_testing();
