@@ -7,7 +7,8 @@
 # In each: the C code is built with -Werror, the .deb is built from debian/
 # (pg_buildext, one binary package per major) and installed with dpkg -i,
 # and test/check.sh runs against the installed package, pg_regress and TAP
-# reported apart.  15 is the host's (test/check.sh); 16 is in no suite these
+# reported apart (the package carrying monitoring/ in its examples
+# checked first).  15 is the host's (test/check.sh); 16 is in no suite these
 # machines reach and is not built or tested here (see the README).
 #
 # The chroots (trixie; sid, shared by 18 and 19) are made with debootstrap
@@ -180,7 +181,8 @@ run_major()
 		"make -s PG_CONFIG=$pg_config PGPS_WERROR=-Werror && make -s clean PG_CONFIG=$pg_config" \
 		"pg_buildext updatecontrol" \
 		"dpkg-buildpackage -us -uc -b" \
-		"dpkg -i /build/postgresql-$major-pgpool-stats_*.deb"; do
+		"dpkg -i /build/postgresql-$major-pgpool-stats_*.deb" \
+		"test -f /usr/share/doc/postgresql-$major-pgpool-stats/examples/monitoring/postgres_exporter/queries.yaml"; do
 		in_chroot "$root" env PG_SUPPORTED_VERSIONS="$major" sh -ec "cd $build && $step" \
 			>"$root/build/step.log" 2>&1 \
 			|| { echo "PostgreSQL $major: '$step' failed:" >&2; tail -n 40 "$root/build/step.log" >&2; return 1; }
