@@ -8,7 +8,7 @@ metrics, with the same names, types, labels and SQL:
 Each query of ../postgres_exporter/queries.yaml becomes a query of a
 collector, each of its COUNTER and GAUGE columns a metric named
 <query>_<column> whose key labels are the query's LABEL columns.  Queries
-with cache_seconds go into the collector pgpool_stats_reasons, whose
+with cache_seconds go into the collector pgpool_stats_verdicts, whose
 min_interval is that time (sql_exporter caches per collector); the others
 into pgpool_stats.  With --check, nothing is written: the exit status says
 whether the files here are what this script would write.
@@ -54,7 +54,7 @@ def collectors(spec):
             else:
                 sys.exit("%s.%s: usage %s has no sql_exporter form" % (name, col, m["usage"]))
         cache = q.get("cache_seconds")
-        cname = "pgpool_stats_reasons" if cache else "pgpool_stats"
+        cname = "pgpool_stats_verdicts" if cache else "pgpool_stats"
         c = out.setdefault(cname, {"collector_name": cname, "metrics": [], "queries": []})
         if cache:
             old = c.get("min_interval")
