@@ -5,7 +5,7 @@ end-to-end test (test/t/017_monitoring.pl) asks Prometheus for.
     check_monitoring.py metrics                 the metrics queries.yaml promises
                                                 (its verdict state sets checked
                                                 against src/rules.c)
-    check_monitoring.py dashboard [--rate-interval 10s] [FILE]
+    check_monitoring.py dashboard [--rate-interval 10s] [--set VAR=VALUE] [FILE]
     check_monitoring.py alerts [FILE]
 
 Each prints JSON on standard output, or says what is wrong on standard
@@ -16,8 +16,8 @@ what the schema cannot say: unique panel ids and refIds, panels inside the
 variable, the variables the issue of the dashboard names (datasource,
 instance, application_name), every variable used defined, every metric
 named one that queries.yaml exports.  It prints every panel's expressions
-and every variable's query, the variables replaced by their "All" value and
-$__rate_interval by --rate-interval.  "alerts" checks that every metric the
+and every variable's query, the variables replaced by their "All" value (or
+the value --set gives) and $__rate_interval by --rate-interval.  "alerts" checks that every metric the
 rules name (their annotations' template queries too) is exported, and prints each
 rule's expression and the series selectors in it.
 """
@@ -88,7 +88,7 @@ def metrics():
     return [{"name": n, "type": t, "labels": l} for n, (t, l) in sorted(promised().items())]
 
 
-def dashboard(path, rate_interval):
+def dashboard(path, rate_interval, chosen):
     dash = json.load(open(path))
     schema = json.load(open(SCHEMA))
     validator = jsonschema.Draft7Validator(schema)
@@ -112,6 +112,10 @@ def dashboard(path, rate_interval):
             if not v.get("includeAll") or v.get("allValue") != ".*":
                 problem("variable %s has no All value of .*" % name)
             values[name] = v.get("allValue") or ".*"
+    for name, value in chosen.items():
+        if name not in variables:
+            problem("--set %s: no such variable" % name)
+        values[name] = value
 
     def substitute(expr, where):
         def one(m):
@@ -201,6 +205,12 @@ def main():
         sys.exit(__doc__)
     what = args.pop(0)
     rate_interval = "1m"
+    chosen = {}
+    while "--set" in args:
+        i = args.index("--set")
+        name, _, value = args[i + 1].partition("=")
+        chosen[name] = value
+        del args[i:i + 2]
     if "--rate-interval" in args:
         i = args.index("--rate-interval")
         rate_interval = args[i + 1]
@@ -208,7 +218,7 @@ def main():
     if what == "metrics":
         out = metrics()
     elif what == "dashboard":
-        out = dashboard(args[0] if args else DASHBOARD, rate_interval)
+        out = dashboard(args[0] if args else DASHBOARD, rate_interval, chosen)
     elif what == "alerts":
         out = alerts(args[0] if args else ALERTS)
     else:

@@ -26,7 +26,7 @@ use JSON::PP;
 use PgpsTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
+use Time::HiRes qw(usleep time);
 
 my %bin = (
 	exporter => '/usr/bin/prometheus-postgres-exporter',
@@ -50,7 +50,23 @@ my $timeout = $PostgreSQL::Test::Utils::timeout_default;
 my $node = pgps_node('monitoring', conf => "pgpool_stats.sample_interval = '10ms'",
 	hba => 'host all all 127.0.0.1/32 trust');
 $node->safe_psql('postgres', 'CREATE ROLE exporter LOGIN; GRANT pg_monitor TO exporter');
+$node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
 my $mon = bg_session($node, 'monitor');
+
+# Keys the view cannot name: the same application in two databases dropped
+# since, and a login to a database that does not exist.  Their labels must
+# still differ (the exporter fails a whole scrape on two equal ones).
+my @dropped;
+for my $db (qw(gone1 gone2))
+{
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	push @dropped, $node->safe_psql('postgres', "SELECT oid FROM pg_database WHERE datname = '$db'");
+	my ($rc) = run_psql($node, 'host=' . $node->host . ' port=' . $node->port
+		  . " dbname=$db application_name=gone", 'SELECT 1');
+	die "cannot connect to $db" if $rc;
+	$node->safe_psql('postgres', "DROP DATABASE $db");
+}
+run_psql($node, 'host=' . $node->host . ' port=' . $node->port . ' dbname=nosuchdb', 'SELECT 1');
 
 # JSON on standard output of a command, which must succeed
 sub json_of
@@ -146,11 +162,12 @@ for my $file ('/proc/net/tcp', '/proc/net/tcp6')
 }
 is_deeply(\@wild, [], 'the exporter and Prometheus listen on loopback only');
 
-# An instant query's result (a list of {metric, value}); dies on an error
+# An instant query's result (a list of {metric, value}), now or at Unix
+# time $at; dies on an error
 sub query
 {
-	my ($expr) = @_;
-	my $r = $http->post_form("$api/query", { query => $expr });
+	my ($expr, $at) = @_;
+	my $r = $http->post_form("$api/query", { query => $expr, defined $at ? (time => $at) : () });
 	die "Prometheus: $expr: $r->{status} $r->{content}" unless $r->{success};
 	return decode_json($r->{content})->{data}{result};
 }
@@ -166,8 +183,8 @@ sub value
 # with both cores kept busy by pgbench the while
 $node->command_ok([ 'pgbench', '-i', '-q', 'postgres' ], 'pgbench tables');
 my $load = start_load($node, $mon);
-my $seconds = 24;
-my $churn_rate = 20;
+my $seconds = 30;
+my $churn_rate = 40;
 my ($churn_out, $pooled_out, $err) = ('', '', '');
 my $churn = IPC::Run::start(
 	[ $python, "$FindBin::RealBin/../clients/paced_connect.py",
@@ -182,20 +199,28 @@ my $pooled = IPC::Run::start(
 	'>', \$pooled_out, '2>', \$err);
 push @servers, $churn, $pooled;
 
-# Once Prometheus holds 12 s of the churn: rate() over 10 s against the
-# extension's own figure, both evaluated by Prometheus at the same instant
+# Once Prometheus holds 15 s of the churn: rate() over 10 s against the
+# extension's own figure, both evaluated by Prometheus at the time of the
+# latest scrape, while the churn runs.  The window holds samples from end
+# to end: one that ends after the latest scrape (late under load), or
+# begins before the series did, makes rate() extrapolate over the gap.
 my $churn_sel = 'application_name="churn"';
 ok(wait_for(sub {
-	(value("count_over_time(pgpool_stats_connections_opened_total{$churn_sel}[12s])") // 0) >= 12 }),
+	(value("count_over_time(pgpool_stats_connections_opened_total{$churn_sel}[30s])") // 0) >= 15 }),
 	'Prometheus scrapes the churn every second');
+my $at = value("timestamp(pgpool_stats_connections_opened_total{$churn_sel})");
+my $running = $churn->pumpable;
 my $r = query("rate(pgpool_stats_connections_opened_total{$churn_sel}[10s])"
-	  . " / pgpool_stats_connections_opened_per_second{$churn_sel}");
+	  . " / pgpool_stats_connections_opened_per_second{$churn_sel}", $at);
 is(scalar @$r, 1, 'one series of the churn');
-my ($rate, $per_sec) = (value("rate(pgpool_stats_connections_opened_total{$churn_sel}[10s])"),
-	value("pgpool_stats_connections_opened_per_second{$churn_sel}"));
+my ($rate, $per_sec) = (value("rate(pgpool_stats_connections_opened_total{$churn_sel}[10s])", $at),
+	value("pgpool_stats_connections_opened_per_second{$churn_sel}", $at));
+ok($running, 'measured while the churn ran');
 cmp_ok(abs($r->[0]{value}[1] - 1), '<=', 0.10,
 	sprintf('rate() of the counter, %.2f/s, is within 10%% of connects_per_sec, %.2f/s (ratio %.3f)',
-		$rate, $per_sec, $r->[0]{value}[1]));
+		$rate, $per_sec, $r->[0]{value}[1]))
+  or diag('the counter: ', join(' ', map { "$_->[0]=$_->[1]" }
+		@{ query("pgpool_stats_connections_opened_total{$churn_sel}[20s]", $at)->[0]{values} || [] }));
 
 $churn->finish or die "the churn failed: $err";
 $pooled->finish or die "the pooled application failed: $err";
@@ -210,7 +235,13 @@ settle_app($mon, $_) for qw(churn pooled);
 $mon->query_safe('SELECT pgpool_stats_sample()');
 
 # --- the exporter's /metrics -------------------------------------------
-my $metrics = get($metrics_url);
+# What pgpool_stats judges the exporter reads once a minute: once it has
+# the churn's verdict
+my $metrics;
+ok(wait_for(sub {
+	$metrics = get($metrics_url) // '';
+	$metrics =~ /^pgpool_stats_application_status\{application_name="churn",[^}]*verdict="no_pooling"\} 1$/m }),
+	"the exporter has the churn's verdict within its minute");
 my (%type, %samples);
 for (split /\n/, $metrics)
 {
@@ -235,7 +266,7 @@ for my $m (@$promised)
 }
 is_deeply(\@missing, [], scalar(@$promised) . ' metrics promised by the queries file, each with its type and labels');
 
-# A series of an application at an address ('local': the Unix socket)
+# A series of an application at an address ('': the Unix socket)
 sub sample_of
 {
 	my ($name, %want) = @_;
@@ -246,7 +277,7 @@ sub sample_of
 my %churn_key = (datname => 'postgres', usename => 'postgres',
 	application_name => 'churn', client_addr => '127.0.0.1');
 my %pooled_key = (datname => 'postgres', usename => 'postgres',
-	application_name => 'pooled', client_addr => 'local');
+	application_name => 'pooled', client_addr => '');
 my ($churn_view) = $mon->query_safe(q{
 	SELECT connections FROM pgpool_stats_connections WHERE application_name = 'churn'});
 is(sample_of('pgpool_stats_connections_opened_total', %churn_key), $churn_view,
@@ -263,6 +294,35 @@ my ($txn) = $mon->query_safe(q{
 is(sample_of('pgpool_stats_connections_transactions_total', %pooled_key), $txn,
 	"the pooled application's transactions, $txn, as the view counts them");
 
+my @gone = sort map { $_->{labels}{datname} }
+  grep { $_->{labels}{application_name} eq 'gone' } @{ $samples{pgpool_stats_connections_opened_total} };
+is_deeply(\@gone, [ sort map { "[dropped $_]" } @dropped ],
+	'the keys of two databases dropped since, each labelled with its oid');
+is(sample_of('pgpool_stats_connections_login_failures_total', datname => '[unknown]',
+		usename => 'postgres', application_name => '', client_addr => ''), 1,
+	'the login to a database that does not exist, under [unknown]');
+
+# An exporter whose role may not see the others' figures (no
+# pg_read_all_stats): a whole scrape all the same, of its own keys
+my $plain_port = PostgreSQL::Test::Cluster::get_free_port();
+my $plain;
+{
+	local $ENV{DATA_SOURCE_NAME} = 'host=' . $node->host . ' port=' . $node->port
+	  . ' user=plain dbname=postgres sslmode=disable application_name=postgres_exporter';
+	$plain = start_server('exporter_plain', $bin{exporter},
+		"--web.listen-address=127.0.0.1:$plain_port",
+		"--extend.query-path=$monitoring/postgres_exporter/queries.yaml");
+}
+my $plain_metrics;
+ok(wait_for(sub {
+	($plain_metrics = get("http://127.0.0.1:$plain_port/metrics") // '')
+	  =~ /^pgpool_stats_connections_opened_total/m }),
+	'an exporter as a role without pg_read_all_stats scrapes')
+  or diag(slurp_file("$dir/exporter_plain.log"));
+my %roles = map { $_ => 1 } $plain_metrics =~ /^pgpool_stats_connections_opened_total\{[^}]*usename="([^"]*)"/mg;
+is_deeply([ sort keys %roles ], ['plain'], 'of its own role\'s keys only');
+$plain->kill_kill;
+
 my ($verdict, $reason) = split /\|/, $mon->query_safe(q{
 	SELECT verdict || '|' || reason FROM pgpool_stats_recommendations WHERE application_name = 'churn'});
 is($verdict, 'no_pooling', "the churn's verdict is no_pooling ($reason)");
@@ -272,20 +332,33 @@ is(join(',', map { "$_->{labels}{verdict}=$_->{value}" }
 	  grep { $_->{labels}{application_name} eq 'churn' } @{ $samples{pgpool_stats_application_status} }),
 	'idle_in_transaction=0,insufficient_data=0,leaking=0,no_pooling=1,ok=0,oversized=0,undersized=0',
 	'the state set: 1 for no_pooling, 0 for every other verdict');
-my ($pooled_verdict) = $mon->query_safe(q{
-	SELECT verdict FROM pgpool_stats_recommendations WHERE application_name = 'pooled'});
-is(sample_of('pgpool_stats_application_status', application_name => 'pooled', verdict => $pooled_verdict),
-	1, "the pooled application's verdict, $pooled_verdict");
-isnt($pooled_verdict, 'no_pooling', 'which is not no_pooling');
-my ($server_verdict) = $mon->query_safe('SELECT verdict FROM pgpool_stats_server');
-is(sample_of('pgpool_stats_server_status', verdict => $server_verdict), 1,
-	"the server's verdict, $server_verdict");
+# The others as the exporter last read them (a minute may separate that
+# from the view): one verdict each
+my @pooled = map { $_->{labels}{verdict} } grep { $_->{value} == 1 }
+  grep { $_->{labels}{application_name} eq 'pooled' } @{ $samples{pgpool_stats_application_status} };
+is(scalar @pooled, 1, "the pooled application has one verdict, $pooled[0]");
+isnt($pooled[0], 'no_pooling', 'which is not no_pooling');
+my @server = map { $_->{labels}{verdict} } grep { $_->{value} == 1 } @{ $samples{pgpool_stats_server_status} };
+is(scalar @server, 1, "the server has one verdict, $server[0]");
 
 # --- Prometheus: every dashboard and alert expression has data ------------
 ok(wait_for(sub {
 	(value("pgpool_stats_application_status{$churn_sel,verdict=\"no_pooling\"}") // 0) == 1 }),
 	'Prometheus has the churn\'s verdict');
-my $dashboard = json_of($python, $check, 'dashboard', '--rate-interval', '10s');
+
+# The exporter reads the reasons once a minute: once it has the churn's
+my $exported;
+ok(wait_for(sub {
+	$exported = query("pgpool_stats_application_reason_info{$churn_sel,verdict=\"no_pooling\"}");
+	@$exported }), "the churn's reason reaches Prometheus within the exporter's minute");
+$exported = $exported->[0]{metric}{reason} // '';
+# (the figures after the colon, the pool it would need, move with every sample)
+is((split /: /, $exported)[0], (split /: /, $reason)[0], "it is the view's reason");
+
+# Every panel shows the churn (the application_name variable set to it),
+# with numbers; every variable offers what it should
+my $dashboard = json_of($python, $check, 'dashboard', '--rate-interval', '10s',
+	'--set', 'application_name=churn');
 my $end = time;
 my @empty;
 for my $t (@{ $dashboard->{targets} })
@@ -293,23 +366,27 @@ for my $t (@{ $dashboard->{targets} })
 	my $resp = $http->post_form("$api/query_range",
 		{ query => $t->{expr}, start => $end - 30, end => $end, step => 1 });
 	my $data = $resp->{success} ? decode_json($resp->{content})->{data}{result} : [];
-	push @empty, "$t->{where}: $t->{expr}" . ($resp->{success} ? '' : " ($resp->{content})")
-	  unless @$data;
+	my @numbers = grep { $_->[1] ne 'NaN' } map { @{ $_->{values} } } @$data;
+	my @apps = grep { defined } map { $_->{metric}{application_name} } @$data;
+	push @empty, "$t->{where}: $t->{expr} (" . substr($resp->{content}, 0, 600) . ')'
+	  unless @numbers && (!@apps || grep { $_ eq 'churn' } @apps);
 }
+my %offered;
 for my $v (@{ $dashboard->{variables} })
 {
 	my ($sel, $label) = $v->{query} =~ /^label_values\((.*),\s*(\w+)\)$/
 	  or push(@empty, "variable $v->{name}: not a label_values() query") and next;
 	my $resp = $http->get("$api/label/$label/values?match[]=" . uri_escape($sel));
-	my $data = $resp->{success} ? decode_json($resp->{content})->{data} : [];
-	push @empty, "variable $v->{name}: $v->{query}" unless @$data;
+	$offered{ $v->{name} } = $resp->{success} ? decode_json($resp->{content})->{data} : [];
+	push @empty, "variable $v->{name}: $v->{query}" unless @{ $offered{ $v->{name} } };
 }
 is_deeply(\@empty, [],
-	scalar(@{ $dashboard->{targets} }) . ' panel queries and '
-	  . scalar(@{ $dashboard->{variables} }) . ' variables of the dashboard have data');
-my $apps = decode_json($http->get("$api/label/application_name/values")->{content})->{data};
-ok((grep { $_ eq 'churn' } @$apps) && (grep { $_ eq 'pooled' } @$apps),
+	scalar(@{ $dashboard->{targets} }) . ' panel queries show the churn with numbers, and '
+	  . scalar(@{ $dashboard->{variables} }) . ' variables of the dashboard have values');
+my @apps = @{ $offered{application_name} || [] };
+ok((grep { $_ eq 'churn' } @apps) && (grep { $_ eq 'pooled' } @apps),
 	'the application_name variable offers both applications');
+is_deeply($offered{instance}, ["127.0.0.1:$exporter_port"], 'the instance variable the exporter');
 
 my $alerts = json_of($python, $check, 'alerts');
 @empty = ();
@@ -327,20 +404,10 @@ ok(wait_for(sub {
 	my $list = decode_json($http->get("$api/alerts")->{content})->{data}{alerts};
 	($pending) = grep { $_->{labels}{alertname} eq 'PgpoolStatsNoPooling'
 		  && $_->{labels}{application_name} eq 'churn' } @$list;
-	defined $pending }), 'PgpoolStatsNoPooling is raised for the churn');
+	defined $pending && $pending->{annotations}{description} eq "churn (postgres on postgres): $exported" }),
+	'PgpoolStatsNoPooling is raised for the churn, its description quoting the reason')
+  or diag('alert: ' . encode_json($pending // {}));
 is($pending->{state}, 'pending', 'pending until its for: has passed');
-# The exporter reads the reasons once a minute: once it has the churn's
-my $exported;
-ok(wait_for(sub {
-	$exported = query("pgpool_stats_application_reason_info{$churn_sel,verdict=\"no_pooling\"}");
-	@$exported }), "the churn's reason reaches Prometheus within the exporter's minute");
-ok(wait_for(sub {
-	my $list = decode_json($http->get("$api/alerts")->{content})->{data}{alerts};
-	($pending) = grep { $_->{labels}{alertname} eq 'PgpoolStatsNoPooling'
-		  && $_->{labels}{application_name} eq 'churn' } @$list;
-	$pending->{annotations}{description} eq "churn (postgres on postgres): $reason" }),
-	"the alert's description quotes the reason, as the view gives it")
-  or diag("description: $pending->{annotations}{description}\nexported: $exported->[0]{metric}{reason}");
 my @other = grep { ($_->{labels}{application_name} // 'pooled') eq 'pooled' }
   @{ decode_json($http->get("$api/alerts")->{content})->{data}{alerts} };
 is_deeply([ map { $_->{labels}{alertname} } @other ], [],
