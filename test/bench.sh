@@ -9,6 +9,7 @@
 #   memory        shared memory against the README's formula
 #   scaling       samples, bucket closes and connections as keys grow
 #   readers       new-key logins under readers, a reader's memory, eviction
+#   scrape        what a Prometheus scrape of monitoring/ costs the server
 #   instructions  both paths in callgrind's exact instruction counts
 #
 #   bash test/bench.sh                  full run (BENCH_* variables: see common.sh)

@@ -5,7 +5,7 @@
 # Options and the knobs they set; BENCH_* variables override the full run.
 #   --quick        one short round of everything: checks the script works
 #   --only A,B     only these parts (default: all, in the order of bench_parts)
-bench_parts=(overhead sampling accuracy memory scaling readers instructions)
+bench_parts=(overhead sampling accuracy memory scaling readers scrape instructions)
 bench_parse_options()
 {
 	local quick=0 only=""
@@ -74,6 +74,22 @@ max_connections = 600"
 	pgc psql -Xq -c 'CREATE EXTENSION pgpool_stats'
 	pgc pgbench -i -q -s 5 >/dev/null 2>&1
 }
+
+# The bench-only fill module (test/bench/fill), built in the scratch
+# directory (nothing lands in the source tree) and made a function of the
+# postgres database
+bench_fill_setup()
+{
+	pgps_as_pg mkdir -p "$dir/fill"
+	pgps_as_pg cp "$PGPS_ROOT/test/bench/fill/Makefile" "$PGPS_ROOT/test/bench/fill/pgps_bench_fill.c" "$dir/fill/"
+	# no bitcode: the module is loaded by path, never installed
+	pgps_as_pg make -C "$dir/fill" -s PG_CONFIG="$PG_CONFIG" PGPS_ROOT="$PGPS_ROOT" with_llvm=no >/dev/null
+	q "CREATE OR REPLACE FUNCTION pgps_bench_fill(int, text) RETURNS bigint
+		AS '$dir/fill/pgps_bench_fill.so', 'pgps_bench_fill' LANGUAGE C STRICT" >/dev/null
+}
+
+# Fill the table to $1 keys in all (those there already count), named $2{i}
+fill_to() { q "SELECT pgps_bench_fill(($1 - entries)::int, '$2') FROM pgpool_stats_info" >/dev/null; }
 
 # A client command against the scratch cluster
 pgc() { pgps_as_pg "${pg_env[@]}" "$@"; }

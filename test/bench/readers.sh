@@ -12,18 +12,11 @@
 # The statistics are not saved (pgpool_stats.save = off): each restart
 # starts from an empty table.
 
-# The fill module, built in the scratch directory (nothing lands in the
-# source tree) and made a function of the postgres database; the
-# unprivileged role the readers log in as; the load scripts and the timed
-# clients
+# The fill module (common.sh); the unprivileged role the readers log in
+# as; the load scripts and the timed clients
 readers_setup()
 {
-	pgps_as_pg mkdir -p "$dir/fill"
-	pgps_as_pg cp "$PGPS_ROOT/test/bench/fill/Makefile" "$PGPS_ROOT/test/bench/fill/pgps_bench_fill.c" "$dir/fill/"
-	# no bitcode: the module is loaded by path, never installed
-	pgps_as_pg make -C "$dir/fill" -s PG_CONFIG="$PG_CONFIG" PGPS_ROOT="$PGPS_ROOT" with_llvm=no >/dev/null
-	q "CREATE OR REPLACE FUNCTION pgps_bench_fill(int, text) RETURNS bigint
-		AS '$dir/fill/pgps_bench_fill.so', 'pgps_bench_fill' LANGUAGE C STRICT" >/dev/null
+	bench_fill_setup
 	q "DO \$\$ BEGIN
 		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_reader') THEN
 			CREATE ROLE bench_reader LOGIN;
@@ -149,8 +142,6 @@ readers_py() { pgc /usr/bin/python3 "$dir/readers.py" "$@"; }
 # A login of role $1 under the application_name $2: makes its key
 login_as() { pgc env PGAPPNAME="$2" psql -XAtq -U "$1" -c 'SELECT 1' >/dev/null; }
 
-# Fill the table to $1 keys in all (those there already count), named $2{i}
-fill_to() { q "SELECT pgps_bench_fill(($1 - entries)::int, '$2') FROM pgpool_stats_info" >/dev/null; }
 
 # p50 p90 p99 max (nearest rank) of the values on stdin
 percentiles()
