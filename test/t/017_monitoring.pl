@@ -2,7 +2,8 @@
 # postgres_exporter (0.11) with monitoring/postgres_exporter/queries.yaml
 # scrapes a scratch cluster, Prometheus (2.42) scrapes the exporter every
 # second and evaluates monitoring/alerts.yml, while an application that
-# connects per request and a pooled one run, both cores kept busy.  Then:
+# connects per request and a pooled one run, both cores kept busy, and one
+# leaves a transaction open.  Then:
 #  - the exporter's /metrics has every metric the queries file promises,
 #    with its type and labels, and the connection counters equal the view
 #    and each application's own count;
@@ -68,6 +69,11 @@ for my $db (qw(gone1 gone2))
 }
 run_psql($node, 'host=' . $node->host . ' port=' . $node->port . ' dbname=nosuchdb', 'SELECT 1');
 
+# An application that leaves its transaction open the whole test
+my $idler = bg_session($node, 'idler');
+$idler->query_safe('BEGIN; SELECT 1');
+my $idle_since = time;
+
 # JSON on standard output of a command, which must succeed
 sub json_of
 {
@@ -108,20 +114,25 @@ sub wait_for
 	return 0;
 }
 
-# --- the exporter, then Prometheus, on free loopback ports ---------------
-my $exporter_port = PostgreSQL::Test::Cluster::get_free_port();
-my $exporter;
+# postgres_exporter with the queries file on a free loopback port, logged
+# in as $role; returns its port and its process
+sub start_exporter
 {
+	my ($role) = @_;
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
 	local $ENV{DATA_SOURCE_NAME} = 'host=' . $node->host . ' port=' . $node->port
-	  . ' user=exporter dbname=postgres sslmode=disable application_name=postgres_exporter';
-	$exporter = start_server('exporter', $bin{exporter},
-		"--web.listen-address=127.0.0.1:$exporter_port",
+	  . " user=$role dbname=postgres sslmode=disable application_name=postgres_exporter";
+	my $h = start_server("exporter_$role", $bin{exporter}, "--web.listen-address=127.0.0.1:$port",
 		"--extend.query-path=$monitoring/postgres_exporter/queries.yaml");
+	return ($port, $h);
 }
+
+# --- the exporter, then Prometheus, on free loopback ports ---------------
+my ($exporter_port, $exporter) = start_exporter('exporter');
 my $metrics_url = "http://127.0.0.1:$exporter_port/metrics";
 ok(wait_for(sub { (get($metrics_url) // '') =~ /^pgpool_stats_collector_entries/m }),
 	'postgres_exporter serves the pgpool_stats metrics')
-  or diag(slurp_file("$dir/exporter.log"));
+  or diag(slurp_file("$dir/exporter_exporter.log"));
 
 my $prometheus_port = PostgreSQL::Test::Cluster::get_free_port();
 append_to_file("$dir/prometheus.yml", <<"EOC");
@@ -294,6 +305,11 @@ my ($txn) = $mon->query_safe(q{
 is(sample_of('pgpool_stats_connections_transactions_total', %pooled_key), $txn,
 	"the pooled application's transactions, $txn, as the view counts them");
 
+my $oldest = sample_of('pgpool_stats_idle_in_transaction_oldest_seconds', application_name => 'idler');
+ok(defined $oldest && $oldest >= 1 && $oldest <= time - $idle_since + 1,
+	sprintf('the open transaction has sat idle %.1f s, by pg_stat_activity', $oldest // -1));
+is(scalar(grep { $_->{labels}{application_name} ne 'idler' }
+	  @{ $samples{pgpool_stats_idle_in_transaction_oldest_seconds} }), 0, 'and no other');
 my @gone = sort map { $_->{labels}{datname} }
   grep { $_->{labels}{application_name} eq 'gone' } @{ $samples{pgpool_stats_connections_opened_total} };
 is_deeply(\@gone, [ sort map { "[dropped $_]" } @dropped ],
@@ -304,15 +320,7 @@ is(sample_of('pgpool_stats_connections_login_failures_total', datname => '[unkno
 
 # An exporter whose role may not see the others' figures (no
 # pg_read_all_stats): a whole scrape all the same, of its own keys
-my $plain_port = PostgreSQL::Test::Cluster::get_free_port();
-my $plain;
-{
-	local $ENV{DATA_SOURCE_NAME} = 'host=' . $node->host . ' port=' . $node->port
-	  . ' user=plain dbname=postgres sslmode=disable application_name=postgres_exporter';
-	$plain = start_server('exporter_plain', $bin{exporter},
-		"--web.listen-address=127.0.0.1:$plain_port",
-		"--extend.query-path=$monitoring/postgres_exporter/queries.yaml");
-}
+my ($plain_port, $plain) = start_exporter('plain');
 my $plain_metrics;
 ok(wait_for(sub {
 	($plain_metrics = get("http://127.0.0.1:$plain_port/metrics") // '')
@@ -408,6 +416,17 @@ ok(wait_for(sub {
 	'PgpoolStatsNoPooling is raised for the churn, its description quoting the reason')
   or diag('alert: ' . encode_json($pending // {}));
 is($pending->{state}, 'pending', 'pending until its for: has passed');
+my $idler_reason = query('pgpool_stats_application_reason_info{application_name="idler",verdict="idle_in_transaction"}');
+ok(@$idler_reason, "the idler's reason is exported");
+ok(wait_for(sub {
+	my $list = decode_json($http->get("$api/alerts")->{content})->{data}{alerts};
+	($pending) = grep { $_->{labels}{alertname} eq 'PgpoolStatsIdleInTransaction'
+		  && $_->{labels}{application_name} eq 'idler' } @$list;
+	defined $pending && $pending->{state} eq 'pending'
+	  && $pending->{annotations}{description} eq
+	  'idler (postgres on postgres): ' . ($idler_reason->[0]{metric}{reason} // '') }),
+	'PgpoolStatsIdleInTransaction is raised for the idler, quoting its reason')
+  or diag('alert: ' . encode_json($pending // {}));
 my @other = grep { ($_->{labels}{application_name} // 'pooled') eq 'pooled' }
   @{ decode_json($http->get("$api/alerts")->{content})->{data}{alerts} };
 is_deeply([ map { $_->{labels}{alertname} } @other ], [],
