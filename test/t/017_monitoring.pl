@@ -405,30 +405,42 @@ for my $a (@$alerts)
 }
 is_deeply(\@empty, [], scalar(@$alerts) . ' alert rules: every series they read has data');
 
+# The alerts Prometheus has raised now, pending or firing
+sub alerts_now
+{
+	return decode_json($http->get("$api/alerts")->{content})->{data}{alerts};
+}
+
+# Wait until alert $name is raised for application $app with $description;
+# returns the alert as last seen (undef if it never was)
+sub wait_alert
+{
+	my ($name, $app, $description) = @_;
+	my $alert;
+	wait_for(sub {
+		($alert) = grep { $_->{labels}{alertname} eq $name
+			  && ($_->{labels}{application_name} // '') eq $app } @{ alerts_now() };
+		defined $alert && $alert->{annotations}{description} eq $description });
+	return $alert;
+}
+
 # The no-pooling alert waits out its "for:", its description quoting the
 # reason as exported
-my $pending;
-ok(wait_for(sub {
-	my $list = decode_json($http->get("$api/alerts")->{content})->{data}{alerts};
-	($pending) = grep { $_->{labels}{alertname} eq 'PgpoolStatsNoPooling'
-		  && $_->{labels}{application_name} eq 'churn' } @$list;
-	defined $pending && $pending->{annotations}{description} eq "churn (postgres on postgres): $exported" }),
+my $description = "churn (postgres on postgres): $exported";
+my $pending = wait_alert('PgpoolStatsNoPooling', 'churn', $description);
+ok(defined $pending && $pending->{annotations}{description} eq $description,
 	'PgpoolStatsNoPooling is raised for the churn, its description quoting the reason')
   or diag('alert: ' . encode_json($pending // {}));
 is($pending->{state}, 'pending', 'pending until its for: has passed');
 my $idler_reason = query('pgpool_stats_application_reason_info{application_name="idler",verdict="idle_in_transaction"}');
 ok(@$idler_reason, "the idler's reason is exported");
-ok(wait_for(sub {
-	my $list = decode_json($http->get("$api/alerts")->{content})->{data}{alerts};
-	($pending) = grep { $_->{labels}{alertname} eq 'PgpoolStatsIdleInTransaction'
-		  && $_->{labels}{application_name} eq 'idler' } @$list;
-	defined $pending && $pending->{state} eq 'pending'
-	  && $pending->{annotations}{description} eq
-	  'idler (postgres on postgres): ' . ($idler_reason->[0]{metric}{reason} // '') }),
+$description = 'idler (postgres on postgres): ' . ($idler_reason->[0]{metric}{reason} // '');
+$pending = wait_alert('PgpoolStatsIdleInTransaction', 'idler', $description);
+ok(defined $pending && $pending->{state} eq 'pending'
+	  && $pending->{annotations}{description} eq $description,
 	'PgpoolStatsIdleInTransaction is raised for the idler, quoting its reason')
   or diag('alert: ' . encode_json($pending // {}));
-my @other = grep { ($_->{labels}{application_name} // 'pooled') eq 'pooled' }
-  @{ decode_json($http->get("$api/alerts")->{content})->{data}{alerts} };
+my @other = grep { ($_->{labels}{application_name} // 'pooled') eq 'pooled' } @{ alerts_now() };
 is_deeply([ map { $_->{labels}{alertname} } @other ], [],
 	'none for the pooled application or the server');
 
