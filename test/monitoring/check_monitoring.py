@@ -29,6 +29,11 @@ import sys
 import jsonschema
 import yaml
 
+sys.dont_write_bytecode = True     # nothing written into monitoring/
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "monitoring", "sql_exporter"))
+import make_collectors  # noqa: E402 - the one reading of queries.yaml
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 QUERIES = os.path.join(ROOT, "monitoring", "postgres_exporter", "queries.yaml")
@@ -49,14 +54,12 @@ def problem(text):
 
 
 def promised():
-    """The metrics queries.yaml exports: name -> (type, labels)"""
+    """The metrics queries.yaml exports: name -> (type, labels), as the
+    sql_exporter collectors are written from it"""
     out = {}
-    for ns, q in yaml.safe_load(open(QUERIES)).items():
-        cols = [next(iter(c.items())) for c in q["metrics"]]
-        labels = [c for c, m in cols if m["usage"] == "LABEL"]
-        for c, m in cols:
-            if m["usage"] != "LABEL":
-                out["%s_%s" % (ns, c)] = (m["usage"].lower(), labels)
+    for c in make_collectors.collectors(yaml.safe_load(open(QUERIES))).values():
+        for m in c["metrics"]:
+            out[m["metric_name"]] = (m["type"], m.get("key_labels", []))
     return out
 
 
