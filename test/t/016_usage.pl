@@ -23,7 +23,8 @@ $node->command_ok([ 'pgbench', '-i', '-q', '-s', '1', 'postgres' ],
 	'pgbench tables created for the load');
 my $dir = PostgreSQL::Test::Utils::tempdir;
 PostgreSQL::Test::Utils::append_to_file("$dir/one.sql", "SELECT 1;\n");
-PostgreSQL::Test::Utils::append_to_file("$dir/sleep.sql", "SELECT pg_sleep(0.01);\n");
+# one statement that outlasts the test: a worker busy at every instant
+PostgreSQL::Test::Utils::append_to_file("$dir/hold.sql", "SELECT pg_sleep(600);\n");
 
 my $mon = bg_session($node, 'monitor');
 $mon->query_safe('SET stats_fetch_consistency = none');
@@ -177,7 +178,10 @@ is( ($ours2->[1] - $ours1->[1]) + ($ours2->[0] - $ours1->[0]),
 # 4 workers each busy all the time: a pool of 4 has no connection left to
 # lend (undersized), one of 20 keeps 16 idle (oversized), one of 6 fits; a
 # pool of 2 with an overflow of 2 lives in its overflow.  Checked with both
-# cores loaded.
+# cores loaded.  Each worker runs one long statement, never a gap between
+# two: with short ones, a client starved of CPU by the load leaves its
+# connection idle between them, and a burst of samples may see no instant
+# with all 4 busy.
 my $load = start_load($node, $mon);
 my $workers;
 {
@@ -186,7 +190,7 @@ my $workers;
 	local $ENV{PGPORT} = $node->port;
 	my ($out, $err) = ('', '');
 	$workers = IPC::Run::start(
-		[ 'pgbench', '-n', '-f', "$dir/sleep.sql", '-c', '4', '-j', '2', '-T', '300', 'usage' ],
+		[ 'pgbench', '-n', '-f', "$dir/hold.sql", '-c', '4', '-j', '2', '-T', '300', 'usage' ],
 		'>', \$out, '2>', \$err);
 }
 ok(poll_bg($mon, q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fullpool'}, '4'),
@@ -211,6 +215,10 @@ is($mon->query_safe(q{SELECT count(*) FROM pgpool_stats_pool_check('fullpool', 4
 	'0', 'a database that is not the application\'s: no row');
 $workers->kill_kill;
 $load->kill_kill;
+$mon->query_safe(q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	WHERE application_name = 'fullpool'});
+ok(poll_bg($mon, q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fullpool'}, '0'),
+	'the workers have gone');
 
 # --- the report ---------------------------------------------------------------
 my $report = $mon->query_safe('SELECT pgpool_stats_report()');
