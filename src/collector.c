@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "portability/instr_time.h"
@@ -578,11 +579,26 @@ collector_exit(int code, Datum arg)
 	pgps_worker_publish(0, pgps_sample_interval_ms);
 }
 
+/*
+ * When to sample in the interval that starts at slot_start: at a random
+ * moment of it, so that one sample falls in each interval, on average one
+ * interval apart, but never at the same moment of a workload's own period
+ * (a client that starts a transaction every 20 ms, a job every second),
+ * which a fixed cadence would see at one phase only, and misjudge.
+ */
+static TimestampTz
+sample_time(TimestampTz slot_start)
+{
+	return slot_start + (int64) (pg_prng_double(&pg_global_prng_state) *
+								 pgps_sample_interval_ms * 1000);
+}
+
 /* Main loop of the worker */
 void
 pgps_collector_main(Datum main_arg)
 {
 	MemoryContext loop_context;
+	TimestampTz slot_start;
 	TimestampTz next_sample;
 
 	struct sigaction sa;
@@ -605,7 +621,8 @@ pgps_collector_main(Datum main_arg)
 	loop_context = AllocSetContextCreate(TopMemoryContext,
 										 "pgpool_stats collector",
 										 ALLOCSET_SMALL_SIZES);
-	next_sample = GetCurrentTimestamp();
+	slot_start = GetCurrentTimestamp();
+	next_sample = sample_time(slot_start);
 
 	for (;;)
 	{
@@ -619,13 +636,17 @@ pgps_collector_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			pgps_worker_publish(MyProcPid, pgps_sample_interval_ms);
-			next_sample = GetCurrentTimestamp();
+			slot_start = GetCurrentTimestamp();
+			next_sample = sample_time(slot_start);
 		}
 
 		now = GetCurrentTimestamp();
 		/* the clock set back must not stop the sampling */
 		if (next_sample - now > (int64) pgps_sample_interval_ms * 1000)
+		{
+			slot_start = now;
 			next_sample = now;
+		}
 		if (now >= next_sample)
 		{
 			MemoryContext old = MemoryContextSwitchTo(loop_context);
@@ -634,12 +655,12 @@ pgps_collector_main(Datum main_arg)
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(loop_context);
 
-			/* keep to the schedule; if behind, sample next at now + interval */
-			next_sample = TimestampTzPlusMilliseconds(next_sample,
-													  pgps_sample_interval_ms);
-			if (next_sample <= now)
-				next_sample = TimestampTzPlusMilliseconds(now,
-														  pgps_sample_interval_ms);
+			/* keep to the schedule; if a whole interval behind, start anew */
+			slot_start = TimestampTzPlusMilliseconds(slot_start,
+													 pgps_sample_interval_ms);
+			if (TimestampTzPlusMilliseconds(slot_start, pgps_sample_interval_ms) <= now)
+				slot_start = now;
+			next_sample = sample_time(slot_start);
 		}
 
 		/* round up: waking a little early would spin until the time comes */
