@@ -67,6 +67,7 @@ static pgpsKey session_key;
 static pgpsSessionCounts *session_counts = NULL;
 static uint64 session_transactions = 0;
 static uint64 session_statements = 0;
+static uint64 session_xact_us = 0;
 
 /*
  * How deep the statement running now is: 0 at the top level, where a
@@ -323,6 +324,22 @@ count_statement(void)
 }
 
 /*
+ * Count a transaction's end in the session's slot, and its time from its
+ * start (its first statement's arrival) to now: how long it held its
+ * connection.  Two plain stores: a sampler that reads one and not yet the
+ * other adds the rest at its next walk, or the session at its end.
+ */
+static void
+count_transaction(pgpsSessionCounts *counts)
+{
+	TimestampTz start = GetCurrentTransactionStartTimestamp();
+
+	session_xact_us += (uint64) Max(GetCurrentTimestamp() - start, 0);
+	pg_atomic_write_u64(&counts->xact_us, session_xact_us);
+	pg_atomic_write_u64(&counts->transactions, ++session_transactions);
+}
+
+/*
  * The first commit after authentication ends InitPostgres: the session is
  * established.  Then every transaction's end (a commit, a rollback, a
  * PREPARE TRANSACTION) is counted in the session's slot, as
@@ -345,8 +362,7 @@ pgps_xact_callback(XactEvent event, void *arg)
 	if (session_counts != NULL)
 	{
 		if (ends)
-			pg_atomic_write_u64(&session_counts->transactions,
-								++session_transactions);
+			count_transaction(session_counts);
 		return;
 	}
 	if (session_state != SESSION_PENDING || event != XACT_EVENT_COMMIT)
@@ -453,7 +469,7 @@ pgps_session_exit(int code, Datum arg)
 	 */
 	if (counts != NULL && IsTransactionOrTransactionBlock() &&
 		(!IsAbortedTransactionBlockState() || IsSubTransaction()))
-		pg_atomic_write_u64(&counts->transactions, ++session_transactions);
+		count_transaction(counts);
 
 	/* the sampler stops seeing the session before it stops being open */
 	pgps_slot_clear();

@@ -60,7 +60,7 @@
  * The file: the header; nentries entries; the history part (a
  * pgpsHistoryDump, nbuckets buckets, nrows rows); a CRC-32C of all before.
  */
-#define PGPS_DUMP_FORMAT	5
+#define PGPS_DUMP_FORMAT	6
 
 typedef struct pgpsDumpHeader
 {
@@ -93,8 +93,41 @@ typedef struct pgpsDumpEntry
 	pgpsChurn	churn;
 	pgpsActivity activity;
 	pgpsBucketPart bucket;
-	pgpsUsage	usage;			/* since format 5 */
+	pgpsUsage	usage;			/* since format 5 (its time since 6) */
 } pgpsDumpEntry;
+
+/*
+ * Format 5, written by pgpool_stats 1.3, is still read, so that updating the
+ * library keeps the statistics: its header is format 6's, its entries' usage
+ * had no transactions' time, which 1.4 added at their end.  Frozen: never
+ * change them.
+ */
+#define PGPS_DUMP_FORMAT_1_3	5
+
+typedef struct pgpsUsageV5
+{
+	int64		connections;
+	int64		transactions;
+	int64		statements;
+	int64		sessions_normal;
+	int64		sessions_abandoned;
+	int64		sessions_fatal;
+	int64		sessions_killed;
+} pgpsUsageV5;
+
+typedef struct pgpsDumpEntryV5
+{
+	pgpsKey		key;
+	TimestampTz last_seen;
+	pgpsChurn	churn;
+	pgpsActivity activity;
+	pgpsBucketPart bucket;
+	pgpsUsageV5 usage;
+} pgpsDumpEntryV5;
+
+StaticAssertDecl(offsetof(pgpsDumpEntry, usage) +
+				 offsetof(pgpsUsage, timed_transactions) == sizeof(pgpsDumpEntryV5),
+				 "an entry of format 5 is the start of format 6's");
 
 /*
  * Format 4, written by pgpool_stats 1.2, is still read, so that updating the
@@ -354,7 +387,7 @@ counts_valid(int64 nentries, int64 nbuckets, int64 nrows)
 }
 
 /*
- * Why a format 5, 4 or 3 file cannot be loaded, or NULL if its header is ours
+ * Why a format 6, 5, 4 or 3 file cannot be loaded, or NULL if its header is ours
  * (the entry and activity of its format given)
  */
 static const char *
@@ -388,7 +421,7 @@ header_problem(const pgpsDumpHeader *h, size_t file_size, size_t entry_size,
 
 /*
  * Why a format 2 file (pgpool_stats 1.0) cannot be loaded, or NULL; if it
- * can, *h gets its header in format 5's terms and *history the history's
+ * can, *h gets its header in format 6's terms and *history the history's
  * own part.
  */
 static const char *
@@ -453,12 +486,14 @@ typedef struct DumpBody
 } DumpBody;
 
 /*
- * The entries of a format 4, 3 or 2 file in format 5's layout, in memory of
- * their own (NULL if out of memory): what their format did not have starts
- * at zero (1.3's usage; 1.2's pooler figures too for formats 3 and 2).
+ * The entries of a format 5, 4, 3 or 2 file, of old_size bytes each, in
+ * format 6's layout, in memory of their own (NULL if out of memory): what
+ * their format did not have starts at zero (1.4's transactions' time; 1.3's
+ * usage too for format 4; 1.2's pooler figures too for formats 3 and 2).
+ * Formats 5 and 4 are the start of format 6's entry.
  */
 static pgpsDumpEntry *
-convert_entries(const char *old, int64 n, bool from_v4)
+convert_entries(const char *old, int64 n, size_t old_size)
 {
 	pgpsDumpEntry *entries;
 
@@ -473,10 +508,9 @@ convert_entries(const char *old, int64 n, bool from_v4)
 		pgpsDumpEntryV3 e;
 
 		/* the file's bytes may not be aligned for the struct */
-		if (from_v4)
+		if (old_size != sizeof(pgpsDumpEntryV3))
 		{
-			memcpy(&entries[i], old + i * sizeof(pgpsDumpEntryV4),
-				   sizeof(pgpsDumpEntryV4));
+			memcpy(&entries[i], old + i * old_size, old_size);
 			continue;
 		}
 		memcpy(&e, old + i * sizeof(pgpsDumpEntryV3), sizeof(e));
@@ -512,6 +546,7 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 		if (magic != PGPS_DUMP_MAGIC)
 			*problem = "not a pgpool_stats statistics file";
 		else if (format == PGPS_DUMP_FORMAT ||
+				 format == PGPS_DUMP_FORMAT_1_3 ||
 				 format == PGPS_DUMP_FORMAT_1_2 ||
 				 format == PGPS_DUMP_FORMAT_1_1)
 		{
@@ -522,6 +557,9 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 				memcpy(h, data, sizeof(pgpsDumpHeader));
 				if (format == PGPS_DUMP_FORMAT)
 					*problem = header_problem(h, size, sizeof(pgpsDumpEntry),
+											  sizeof(pgpsActivity));
+				else if (format == PGPS_DUMP_FORMAT_1_3)
+					*problem = header_problem(h, size, sizeof(pgpsDumpEntryV5),
 											  sizeof(pgpsActivity));
 				else if (format == PGPS_DUMP_FORMAT_1_2)
 					*problem = header_problem(h, size, sizeof(pgpsDumpEntryV4),
@@ -554,14 +592,14 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 	else
 	{
 		const char *old;
-		bool		from_v4 = (format == PGPS_DUMP_FORMAT_1_2);
+		size_t		old_size = format == PGPS_DUMP_FORMAT_1_3 ? sizeof(pgpsDumpEntryV5) :
+			format == PGPS_DUMP_FORMAT_1_2 ? sizeof(pgpsDumpEntryV4) :
+			sizeof(pgpsDumpEntryV3);
 
-		if (format == PGPS_DUMP_FORMAT_1_2 || format == PGPS_DUMP_FORMAT_1_1)
+		if (format != PGPS_DUMP_FORMAT_1_0)
 		{
 			old = data + sizeof(pgpsDumpHeader);
-			body->history = (pgpsHistoryDump *)
-				(old + h->nentries * (from_v4 ? sizeof(pgpsDumpEntryV4) :
-									  sizeof(pgpsDumpEntryV3)));
+			body->history = (pgpsHistoryDump *) (old + h->nentries * old_size);
 			body->buckets = (pgpsHistBucket *) (body->history + 1);
 		}
 		else
@@ -571,7 +609,7 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 			body->buckets = (pgpsHistBucket *)
 				(old + h->nentries * sizeof(pgpsDumpEntryV3));
 		}
-		body->entries = convert_entries(old, h->nentries, from_v4);
+		body->entries = convert_entries(old, h->nentries, old_size);
 		if (body->entries == NULL)
 		{
 			*problem = "too large to read";

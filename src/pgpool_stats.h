@@ -98,7 +98,8 @@ typedef struct pgpsChurn
 
 /*
  * What one key's sessions did, and how they ended (since 1.3, statistics
- * file format 5).  The transactions and statements are counted by each
+ * file format 5; the transactions' time since 1.4, format 6).  The
+ * transactions, their time and statements are counted by each
  * session in its own slot and added here when a sample sees the session and
  * when it ends (conn_hooks.c, shmem.c), so live sessions show too; the ends
  * are counted by the session's end, by the cause pg_stat_database counts
@@ -120,6 +121,12 @@ typedef struct pgpsUsage
 	int64		sessions_fatal; /* ended by an error (a timeout, ...) */
 	int64		sessions_killed;	/* terminated (pg_terminate_backend,
 									 * SIGTERM, a shutdown) */
+	/* since 1.4 (statistics file format 6) */
+	int64		timed_transactions; /* transactions whose time is counted:
+									 * those since usage was timed */
+	int64		xact_time_us;	/* their time, from the start of each (its
+								 * first statement's arrival) to its end:
+								 * how long it held its connection */
 } pgpsUsage;
 
 /* Sessions of one key in one sample, by state */

@@ -60,6 +60,9 @@ typedef union pgpsCountsSlot
 	char		pad[PG_CACHE_LINE_SIZE];
 } pgpsCountsSlot;
 
+StaticAssertDecl(sizeof(pgpsSessionCounts) <= PG_CACHE_LINE_SIZE,
+				 "a session's counts fit one cache line");
+
 /*
  * The shared state, split by what protects each part.  The ring of the
  * history is history.c's, in the region after the slots.
@@ -281,6 +284,7 @@ pgps_shmem_startup(void)
 		{
 			pg_atomic_init_u64(&pgps_state->counts[i].counts.transactions, 0);
 			pg_atomic_init_u64(&pgps_state->counts[i].counts.statements, 0);
+			pg_atomic_init_u64(&pgps_state->counts[i].counts.xact_us, 0);
 		}
 		for (uint32 b = 0; b < layout.nbuckets; b++)
 			pgps_state->buckets[b] = -1;
@@ -834,6 +838,7 @@ mark_slots_counted(void)
 
 		counts->flushed_transactions = pg_atomic_read_u64(&counts->transactions);
 		counts->flushed_statements = pg_atomic_read_u64(&counts->statements);
+		counts->flushed_xact_us = pg_atomic_read_u64(&counts->xact_us);
 	}
 }
 
@@ -1145,8 +1150,10 @@ pgps_slot_set(pgpsEntry *entry)
 	counts = &pgps_state->counts[i].counts;
 	pg_atomic_write_u64(&counts->transactions, 0);
 	pg_atomic_write_u64(&counts->statements, 0);
+	pg_atomic_write_u64(&counts->xact_us, 0);
 	counts->flushed_transactions = 0;
 	counts->flushed_statements = 0;
+	counts->flushed_xact_us = 0;
 	pg_write_barrier();
 	slot->pid = MyProcPid;
 	return entry != NULL ? counts : NULL;

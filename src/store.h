@@ -68,8 +68,10 @@ typedef struct pgpsSessionCounts
 {
 	pg_atomic_uint64 transactions;
 	pg_atomic_uint64 statements;
+	pg_atomic_uint64 xact_us;	/* the transactions' time, start to end */
 	uint64		flushed_transactions;	/* under the entry's spinlock */
 	uint64		flushed_statements;
+	uint64		flushed_xact_us;
 } pgpsSessionCounts;
 
 /* Add what a session did since the last time to its entry's usage; called
@@ -79,11 +81,16 @@ pgps_usage_flush(pgpsUsage *usage, pgpsSessionCounts *counts)
 {
 	uint64		transactions = pg_atomic_read_u64(&counts->transactions);
 	uint64		statements = pg_atomic_read_u64(&counts->statements);
+	uint64		xact_us = pg_atomic_read_u64(&counts->xact_us);
 
+	/* each new transaction was timed (a slot's every one is) */
 	usage->transactions += (int64) (transactions - counts->flushed_transactions);
+	usage->timed_transactions += (int64) (transactions - counts->flushed_transactions);
 	usage->statements += (int64) (statements - counts->flushed_statements);
+	usage->xact_time_us += (int64) (xact_us - counts->flushed_xact_us);
 	counts->flushed_transactions = transactions;
 	counts->flushed_statements = statements;
+	counts->flushed_xact_us = xact_us;
 }
 
 typedef enum pgpsCreateMode

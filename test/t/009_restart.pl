@@ -142,11 +142,14 @@ s/\|[^|]*$// for ($after);
 is($after, $before, 'after a failed write the next start has the statistics read at the last start');
 $mon->quit;
 
-# --- files of pgpool_stats 1.2 (format 4) and 1.1 (format 3) --------------
-# The same statistics rewritten as 1.2 wrote them: 1.3 added the usage
-# (seven 8-byte figures) at the end of each entry, and nothing else; then as
-# 1.1 wrote them: 1.2 added two 8-byte figures at the end of each entry's
-# activity (lent_samples, pooled_samples), and nothing else.
+# --- files of pgpool_stats 1.3 (format 5), 1.2 (format 4), 1.1 (format 3) --
+# The same statistics rewritten as 1.3 wrote them: 1.4 added the
+# transactions' time (two 8-byte figures) at the end of each entry, and
+# nothing else; then as 1.2 wrote them: 1.3 added the usage (seven 8-byte
+# figures) at the end of each entry, and nothing else; then as 1.1 wrote
+# them: 1.2 added two 8-byte figures at the end of each entry's activity
+# (lent_samples, pooled_samples), and nothing else.
+my $timed_size = 16;
 my $usage_size = 56;
 my $added = 16;
 
@@ -171,9 +174,10 @@ sub write_file
 	close $fh;
 }
 
-sub rewrite_as_format4
+# Cut $cut bytes off the end of each entry, and call the file format $format
+sub cut_entries
 {
-	my ($file) = @_;
+	my ($file, $format, $usage, $cut) = @_;
 	my $data = read_file($file);
 	my $f = file_layout(\$data);
 	my ($key, $churn, $activity, $part) = unpack 'L<4', substr($data, 64, 16);
@@ -181,18 +185,31 @@ sub rewrite_as_format4
 	# part, usage
 	my $act_at = (($key + 7) & ~7) + 8 + $churn;
 	die "an entry is its parts"
-	  unless $act_at + $activity + $part + $usage_size == $f->{entry_size};
+	  unless $act_at + $activity + $part + $usage == $f->{entry_size};
 	my $entries = '';
 	for my $i (0 .. $f->{nentries} - 1)
 	{
 		my $e = substr($data, $f->{header_size} + $i * $f->{entry_size}, $f->{entry_size});
-		substr($e, -$usage_size) = '';
+		substr($e, -$cut) = '';
 		$entries .= $e;
 	}
 	my $header = substr($data, 0, $f->{header_size});
-	substr($header, 4, 4) = pack 'L<', 4;
-	substr($header, 16, 4) = pack 'L<', $f->{entry_size} - $usage_size;
+	substr($header, 4, 4) = pack 'L<', $format;
+	substr($header, 16, 4) = pack 'L<', $f->{entry_size} - $cut;
 	write_file($file, $header . $entries . substr($data, $f->{history}));
+}
+
+sub rewrite_as_format5
+{
+	my ($file) = @_;
+	cut_entries($file, 5, $usage_size + $timed_size, $timed_size);
+}
+
+sub rewrite_as_format4
+{
+	my ($file) = @_;
+	rewrite_as_format5($file);
+	cut_entries($file, 4, $usage_size, $usage_size);
 }
 
 sub rewrite_as_format3
@@ -238,6 +255,11 @@ sub reload_as
 	is($mon->query_safe($history), $history_before, 'and the history');
 	$mon->quit;
 }
+
+reload_as(\&rewrite_as_format5, '1.3');
+$mon = bg_session($node, 'monitor');
+is($mon->query_safe($usage), '5|5|5|0|0|0', '1.3 counted the same transactions, statements and ends');
+$mon->quit;
 
 reload_as(\&rewrite_as_format4, '1.2');
 $mon = bg_session($node, 'monitor');
