@@ -15,7 +15,7 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter $(PGPS_WERROR)
 
 # pg_regress starts its own scratch server with the library preloaded:
 # --temp-config alone would do nothing, --temp-instance makes it start one.
-REGRESS = setup connections activity recommend info upgrade
+REGRESS = setup connections activity recommend what_if info upgrade
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/test/regress.conf
 
 TAP_TESTS = 1

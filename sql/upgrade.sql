@@ -1,6 +1,6 @@
--- Versions 1.0, 1.1 and 1.2 keep working against the new library, ALTER
--- EXTENSION UPDATE takes them to 1.3 one version at a time, and the updated
--- extension is the same, object for object, as a fresh install of 1.3.
+-- Versions 1.0 to 1.3 keep working against the new library, ALTER
+-- EXTENSION UPDATE takes them to 1.4 one version at a time, and the updated
+-- extension is the same, object for object, as a fresh install of 1.4.
 SELECT current_database() AS regress_db \gset
 CREATE DATABASE pgps_fresh;
 CREATE DATABASE pgps_updated;
@@ -49,6 +49,10 @@ SELECT count(*) >= 1 AS has_rows FROM pgpool_stats_connections
 SELECT verdict FROM pgpool_stats_advise(600, leaked_connections => 3, leak_open_now => 3);
 ALTER EXTENSION pgpool_stats UPDATE TO '1.3';
 SELECT extversion FROM pg_extension WHERE extname = 'pgpool_stats';
+-- every 1.3 function works against the new library
+SELECT count(*) >= 0 AS works FROM pgpool_stats_pool_check('psql', 5);
+ALTER EXTENSION pgpool_stats UPDATE TO '1.4';
+SELECT extversion FROM pg_extension WHERE extname = 'pgpool_stats';
 REVOKE EXECUTE ON FUNCTION pgpool_stats_reset(), pgpool_stats_sample() FROM pgps_resetter;
 :describe \gset updated_
 
@@ -63,13 +67,14 @@ SELECT split_part(line, ' as  SELECT', 1)
 \pset tuples_only off
 \pset format aligned
 
--- the updated extension works, by its 1.3 names
+-- the updated extension works, by its 1.4 names
 SELECT count(*) >= 1 AS has_rows FROM pgpool_stats_connections WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database());
 SELECT count(*) >= 1 AS has_rows FROM pgpool_stats_connections
  WHERE transactions >= 0 AND statements >= 0 AND sessions_killed >= 0;
 SELECT pgpool_stats_report() LIKE 'pgpool_stats report, %' AS text_report,
        pgpool_stats_report('markdown') LIKE '# pgpool_stats report%' AS markdown_report;
 SELECT count(*) >= 0 AS works FROM pgpool_stats_pool_check('psql', 5);
+SELECT count(*) >= 1 AS has_rows FROM pgpool_stats_what_if(current_setting('application_name'), 3);
 SELECT verdict FROM pgpool_stats_advise(600, open_p50 => 30, busy_p99 => 2);
 SELECT verdict FROM pgpool_stats_advise(600, leaked_connections => 3, leak_open_now => 3);
 SELECT * FROM pgpool_stats_advise(600, idle_in_transaction_share => 2);

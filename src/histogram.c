@@ -218,3 +218,35 @@ pgps_hist_share_at_least32(const uint32 *hist, int sub_bits, int max_msb,
 	}
 	return total > 0 ? above / total : 0;
 }
+
+/*
+ * The mean and variance of a key's counted values, extra_zeros included:
+ * each value at its bucket's middle, so exact where buckets are one value
+ * wide.  Both 0 when nothing was counted.
+ */
+void
+pgps_hist_moments32(const uint32 *hist, int sub_bits, int max_msb,
+					uint64 extra_zeros, double *mean, double *variance)
+{
+	int			n = nbuckets(sub_bits, max_msb);
+	double		total = extra_zeros;
+	double		sum = 0;
+	double		sum_sq = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		uint64		lower;
+		uint64		width;
+		double		mid;
+
+		if (hist[i] == 0)
+			continue;
+		bucket_bounds(i, sub_bits, &lower, &width);
+		mid = lower + (width - 1) / 2.0;
+		total += hist[i];
+		sum += hist[i] * mid;
+		sum_sq += hist[i] * mid * mid;
+	}
+	*mean = total > 0 ? sum / total : 0;
+	*variance = total > 0 ? Max(sum_sq / total - *mean * *mean, 0) : 0;
+}

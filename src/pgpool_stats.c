@@ -30,6 +30,7 @@ int			pgps_history_interval_s = 60;
 int			pgps_history_size = 1440;
 int			pgps_history_rows = 65536;
 int			pgps_headroom_pct = 20;
+int			pgps_wait_target_ms = 10;
 bool		pgps_save = true;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -162,6 +163,17 @@ define_settings(void)
 							PGPS_MAX_HEADROOM_PCT,
 							PGC_SIGHUP,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgpool_stats.wait_target",
+							"Longest wait for a connection, at the 99th percentile, that a pool size may make transactions bear in predictions.",
+							NULL,
+							&pgps_wait_target_ms,
+							10,
+							1,
+							PGPS_MAX_WAIT_TARGET_MS,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pgpool_stats.save",

@@ -46,6 +46,8 @@
 #define PGPS_MAX_CONNECTIONS	262143
 /* the upper limit of pgpool_stats.headroom and of advise()'s headroom */
 #define PGPS_MAX_HEADROOM_PCT	1000
+/* the upper limit of pgpool_stats.wait_target, in ms: an hour */
+#define PGPS_MAX_WAIT_TARGET_MS	3600000
 /* the upper limit of pgpool_stats.history_interval, in seconds: a day */
 #define PGPS_MAX_HISTORY_INTERVAL_S	86400
 
@@ -268,6 +270,7 @@ extern int	pgps_history_interval_s;
 extern int	pgps_history_size;
 extern int	pgps_history_rows;
 extern int	pgps_headroom_pct;
+extern int	pgps_wait_target_ms;
 extern bool pgps_save;
 
 /* shmem.c: the region, the global statistics, the locks */
@@ -315,6 +318,9 @@ extern double pgps_hist_kth_largest32(const uint32 *hist, int sub_bits,
 extern double pgps_hist_share_at_least32(const uint32 *hist, int sub_bits,
 										 int max_msb, uint64 extra_zeros,
 										 uint64 value);
+extern void pgps_hist_moments32(const uint32 *hist, int sub_bits, int max_msb,
+								uint64 extra_zeros, double *mean,
+								double *variance);
 
 /* Count one value in a key's 32-bit histogram; a full bucket stays full */
 #define pgps_hist_add(hist, bucket) \
@@ -380,6 +386,7 @@ extern int32 pgps_history_open_before(const pgpsKey *key, TimestampTz when);
 #define PGPS_API_1_1	11
 #define PGPS_API_1_2	12
 #define PGPS_API_1_3	13
+#define PGPS_API_1_4	14
 
 /* The C entry point of an SQL function in API version v (1_0, 1_1, ...) */
 #define PGPS_ENTRY_POINT(name, impl, v) \

@@ -158,6 +158,33 @@ typedef struct pgpsPoolUse
 								 * server's usable connection slots */
 } pgpsPoolUse;
 
+/*
+ * An instance's load on its pool, for the wait model (waits.c): the rate of
+ * transactions, the mean time each holds its connection, and the shape of
+ * the gaps between arrivals (gamma: 1 Poisson, more smoother, less
+ * burstier, infinity regular)
+ */
+typedef struct pgpsLoad
+{
+	double		rate;			/* transactions a second */
+	double		hold_s;
+	double		shape;
+} pgpsLoad;
+
+/* the burstiest arrivals the model takes: gaps of gamma shape 0.05 */
+#define PGPS_SHAPE_MIN			0.05
+
+/* What a pool of a given size would make that load wait */
+typedef struct pgpsWait
+{
+	double		utilization;	/* busy share of the pool, 0..1 */
+	double		wait_share;		/* transactions that wait, 0..1 */
+	double		wait_avg_ms;	/* over every transaction; infinity: the
+								 * pool cannot keep up */
+	double		wait_p95_ms;
+	double		wait_p99_ms;
+} pgpsWait;
+
 extern const char *pgps_verdict_name(pgpsVerdict verdict);
 extern void pgps_check_pool(const pgpsPoolUse *u, pgpsAdvice *advice);
 extern bool pgps_instance_saturated(int64 saturated_samples,
@@ -172,5 +199,11 @@ extern void pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
 								int64 open_connections);
 extern void pgps_advise_server(const pgpsServerDemand *s,
 							   pgpsServerAdvice *advice);
+
+extern double pgps_arrival_shape(double offered, double dispersion);
+extern void pgps_predict_wait(const pgpsLoad *load, int pool_size,
+							  pgpsWait *w);
+extern int	pgps_smallest_pool(const pgpsLoad *load, double target_ms,
+							   int max_pool);
 
 #endif							/* PGPS_RULES_H */

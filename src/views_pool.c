@@ -1,9 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * views_pool.c
- *		The SQL function behind pgpool_stats_pool_check(): how one
+ *		The SQL functions behind pgpool_stats_pool_check(): how one
  *		application's instances used a pool configured to a given size and
- *		overflow, and the verdict on it (rules.c, pgps_check_pool).
+ *		overflow, and the verdict on it (rules.c, pgps_check_pool); and
+ *		behind pgpool_stats_what_if(): what pools of other sizes would make
+ *		its transactions wait (waits.c).
  *
  * Works on copies of the statistics, streamed a partition at a time, with
  * no lock held while the rows are made.
@@ -12,8 +14,11 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "fmgr.h"
 #include "funcapi.h"
+
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
@@ -36,15 +41,21 @@ typedef struct PoolCopy
 	uint32		hist_total[PGPS_COUNT_BUCKETS];
 } PoolCopy;
 
-typedef struct PoolCheck
+/* What every function here streams: one application's keys, as rows */
+typedef struct AppRows
 {
 	ReturnSetInfo *rsinfo;
 	MemoryContext row_context;
 	bool		see_all;
 	char		appname[NAMEDATALEN];
+	pgpsGlobalStats stats;
+} AppRows;
+
+typedef struct PoolCheck
+{
+	AppRows		rows;
 	int			pool_size;
 	int			max_overflow;
-	pgpsGlobalStats stats;
 } PoolCheck;
 
 static void
@@ -58,6 +69,37 @@ copy_pool(void *dst, const pgpsEntry *entry)
 	c->peak_total = entry->activity.peak_total;
 	memcpy(c->hist_busy, entry->activity.hist_busy, sizeof(c->hist_busy));
 	memcpy(c->hist_total, entry->activity.hist_total, sizeof(c->hist_total));
+}
+
+/*
+ * Stream every key's copy to emit(copy, arg) as rows of ncols columns, once
+ * rows (within arg) is set up: the application's name compared as the
+ * connection path cleans it, the result set, who sees what, the statistics
+ * the copies agree with
+ */
+static void
+stream_app_rows(FunctionCallInfo fcinfo, AppRows *rows, const char *appname,
+				int ncols, Size size, pgpsCopyFn copy, pgpsEmitFn emit,
+				void *arg)
+{
+	memset(rows->appname, 0, sizeof(rows->appname));
+	pgps_copy_appname(rows->appname, appname);
+	pgps_init_srf(fcinfo);
+	rows->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pgps_check_columns(rows->rsinfo->setDesc, ncols);
+	rows->see_all = pgps_sees_all_rows();
+	rows->row_context = pgps_row_context();
+	pgps_entry_stream(size, copy, emit, arg, PGPS_SNAP_CONSISTENT, &rows->stats);
+	MemoryContextDelete(rows->row_context);
+}
+
+/* The most connections a pool may be advised: the server's usable slots */
+static int
+max_pool(void)
+{
+	return (int) Min(pgps_usable_connections(MaxConnections,
+											 PGPS_RESERVED_CONNECTIONS),
+					 PGPS_MAX_CONNECTIONS);
 }
 
 /* A percentage of the pool, for a count of connections */
@@ -93,13 +135,13 @@ pool_emit(const void *copy, void *arg)
 	int			capacity = pc->pool_size + pc->max_overflow;
 	int			i = 0;
 
-	if (strcmp(c->key.appname, pc->appname) != 0)
+	if (strcmp(c->key.appname, pc->rows.appname) != 0)
 		return;
 	/* a key that never connected (only failed) has no pool to check */
 	if (c->nonzero_samples == 0 && c->peak_total == 0)
 		return;
 
-	samples = pgps_window_samples(c->window_start_no, pc->stats.samples_taken);
+	samples = pgps_window_samples(c->window_start_no, pc->rows.stats.samples_taken);
 	zeros = (uint64) pgps_zero_samples(samples, c->nonzero_samples);
 
 	memset(&u, 0, sizeof(u));
@@ -120,12 +162,10 @@ pool_emit(const void *copy, void *arg)
 									  (int64) pc->pool_size + 1);
 	u.full_share = share_at_least(c->hist_busy, zeros, capacity);
 	u.headroom = pgps_headroom_pct / 100.0;
-	u.max_pool = (int) Min(pgps_usable_connections(MaxConnections,
-												   PGPS_RESERVED_CONNECTIONS),
-						   PGPS_MAX_CONNECTIONS);
+	u.max_pool = max_pool();
 	pgps_check_pool(&u, &advice);
 
-	old = MemoryContextSwitchTo(pc->row_context);
+	old = MemoryContextSwitchTo(pc->rows.row_context);
 	memset(nulls, 0, sizeof(nulls));
 	values[i++] = ObjectIdGetDatum(c->key.dbid);
 	values[i++] = ObjectIdGetDatum(c->key.userid);
@@ -151,10 +191,10 @@ pool_emit(const void *copy, void *arg)
 	values[i++] = CStringGetTextDatum(advice.reason);
 	Assert(i == POOL_CHECK_COLS);
 	/* another role's instance: its names, never its address or a figure */
-	if (!pgps_sees_row(pc->see_all, c->key.userid))
+	if (!pgps_sees_row(pc->rows.see_all, c->key.userid))
 		pgps_hide_figures(false, nulls, 3, POOL_CHECK_COLS);
 	MemoryContextSwitchTo(old);
-	pgps_put_row(pc->rsinfo, pc->row_context, values, nulls);
+	pgps_put_row(pc->rows.rsinfo, pc->rows.row_context, values, nulls);
 }
 
 /* An argument that must be given */
@@ -207,19 +247,318 @@ pool_check(FunctionCallInfo fcinfo, int api)
 				 errmsg("pool_size plus max_overflow must be at most %d, not %lld",
 						PGPS_MAX_CONNECTIONS,
 						(long long) pc.pool_size + pc.max_overflow)));
-	/* a name is compared as the connection path cleans it */
-	memset(pc.appname, 0, sizeof(pc.appname));
-	pgps_copy_appname(pc.appname, appname);
-
-	pgps_init_srf(fcinfo);
-	pc.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	pgps_check_columns(pc.rsinfo->setDesc, POOL_CHECK_COLS);
-	pc.see_all = pgps_sees_all_rows();
-	pc.row_context = pgps_row_context();
-	pgps_entry_stream(sizeof(PoolCopy), copy_pool, pool_emit, &pc,
-					  PGPS_SNAP_CONSISTENT, &pc.stats);
-	MemoryContextDelete(pc.row_context);
+	stream_app_rows(fcinfo, &pc.rows, appname, POOL_CHECK_COLS,
+					sizeof(PoolCopy), copy_pool, pool_emit, &pc);
 	return (Datum) 0;
 }
 
 PGPS_ENTRY_POINT(pgpool_stats_pool_check_keys, pool_check, 1_3)
+
+#define WHAT_IF_COLS		20
+/* the most pool sizes one call predicts, per instance */
+#define WHAT_IF_MAX_SIZES	10000
+/* the most times the measured rate a prediction may be asked for */
+#define PGPS_MAX_RATE_FACTOR	1000
+
+/* What the prediction needs of one key: its copy from the store */
+typedef struct WhatIfCopy
+{
+	pgpsKey		key;
+	TimestampTz first_seen;
+	int64		connections;
+	int64		transactions;
+	int64		timed_transactions;
+	int64		xact_time_us;
+	int64		window_start_no;
+	int64		nonzero_samples;
+	int64		saturated_samples;
+	int64		sum_busy;
+	uint32		hist_busy[PGPS_COUNT_BUCKETS];
+} WhatIfCopy;
+
+typedef struct WhatIf
+{
+	AppRows		rows;
+	int			size_from;		/* 0: from the smallest that keeps up */
+	int			size_to;		/* 0: to the smallest that meets the target */
+	double		target_ms;
+	double		rate_factor;	/* the measured rate times this */
+	int			max_pool;
+} WhatIf;
+
+static void
+copy_what_if(void *dst, const pgpsEntry *entry)
+{
+	WhatIfCopy *c = (WhatIfCopy *) dst;
+
+	c->key = entry->key;
+	c->first_seen = entry->churn.first_seen;
+	c->connections = entry->churn.connections;
+	c->transactions = entry->usage.transactions;
+	c->timed_transactions = entry->usage.timed_transactions;
+	c->xact_time_us = entry->usage.xact_time_us;
+	c->window_start_no = entry->activity.window_start_no;
+	c->nonzero_samples = entry->activity.nonzero_samples;
+	c->saturated_samples = entry->activity.saturated_samples;
+	c->sum_busy = entry->activity.sum_busy;
+	memcpy(c->hist_busy, entry->activity.hist_busy, sizeof(c->hist_busy));
+}
+
+/*
+ * A key's load on its pool over its window, from the first event (or the
+ * reset) to the last sample: the rate of its transactions (times
+ * rate_factor: more, or fewer, of the same transactions) and the mean time
+ * each held its connection (their counted time; with none counted, by
+ * Little's law from the sampled busy connections) once it has a
+ * transaction; and the gaps' shape, fitted to the busy count's dispersion.
+ * False if there is too little to fit that to (fewer than
+ * PGPS_INSTANCE_SAMPLES samples, or no busy connection seen): no
+ * prediction.  The figures it fits from are returned too, for the row.
+ */
+static bool
+key_load(const WhatIfCopy *c, const pgpsGlobalStats *stats, double rate_factor,
+		 pgpsLoad *load, double *span_s, double *busy_avg, double *dispersion)
+{
+	int64		samples = pgps_window_samples(c->window_start_no,
+											  stats->samples_taken);
+	uint64		zeros = (uint64) pgps_zero_samples(samples, c->nonzero_samples);
+	double		mean;
+	double		variance;
+
+	memset(load, 0, sizeof(*load));
+	*span_s = Max((double) (stats->last_sample - c->first_seen) / USECS_PER_SEC, 0);
+	*busy_avg = samples > 0 ? (double) c->sum_busy / samples : 0;
+	pgps_hist_moments32(c->hist_busy, PGPS_COUNT_SUB_BITS, PGPS_COUNT_MAX_MSB,
+						zeros, &mean, &variance);
+	*dispersion = mean > 0 ? variance / mean : 0;
+	if (c->transactions <= 0 || *span_s <= 0)
+		return false;
+	load->rate = c->transactions / *span_s;
+	if (c->timed_transactions > 0)
+		load->hold_s = (double) c->xact_time_us / USECS_PER_SEC / c->timed_transactions;
+	else
+		load->hold_s = *busy_avg / load->rate;
+	/* more (or fewer) of the same transactions, arriving alike */
+	load->rate *= rate_factor;
+	if (samples < PGPS_INSTANCE_SAMPLES || *busy_avg <= 0 || load->hold_s <= 0)
+		return false;
+	load->shape = pgps_arrival_shape(*busy_avg, *dispersion);
+
+	/*
+	 * Every connection busy in most samples: either no pool (a connection
+	 * per transaction) or one that ran out, whose busy count the pool cut
+	 * short.  Its dispersion understates the arrivals' irregularity: no
+	 * smoother than Poisson is assumed.
+	 */
+	if (pgps_instance_saturated(c->saturated_samples, c->nonzero_samples))
+		load->shape = Min(load->shape, 1.0);
+	return true;
+}
+
+/* One instance's rows, one per pool size, if the key is the application's */
+static void
+what_if_emit(const void *copy, void *arg)
+{
+	const WhatIfCopy *c = (const WhatIfCopy *) copy;
+	WhatIf	   *wi = (WhatIf *) arg;
+	pgpsLoad	load;
+	double		span_s;
+	double		busy_avg;
+	double		dispersion;
+	bool		fitted;
+	int			smallest = -1;
+	int			from;
+	int			to;
+
+	if (strcmp(c->key.appname, wi->rows.appname) != 0)
+		return;
+	/* a key that never connected (only failed) has no pool */
+	if (c->connections == 0 && c->nonzero_samples == 0)
+		return;
+
+	fitted = key_load(c, &wi->rows.stats, wi->rate_factor, &load, &span_s,
+					  &busy_avg, &dispersion);
+	if (fitted)
+	{
+		int			keeps_up = Max(1, (int) floor(load.rate * load.hold_s) + 1);
+
+		smallest = pgps_smallest_pool(&load, wi->target_ms, wi->max_pool);
+		from = wi->size_from > 0 ? wi->size_from : Min(keeps_up, wi->max_pool);
+		to = wi->size_to > 0 ? wi->size_to :
+			wi->size_from > 0 ? wi->size_from :
+			smallest > 0 ? Max(smallest, from) : from;
+	}
+	else
+		from = to = wi->size_from;	/* one row, with no prediction */
+
+	for (int size = from; size <= to; size++)
+	{
+		Datum		values[WHAT_IF_COLS];
+		bool		nulls[WHAT_IF_COLS];
+		MemoryContext old;
+		pgpsWait	w;
+		int			i = 0;
+
+		memset(&w, 0, sizeof(w));
+		if (fitted)
+			pgps_predict_wait(&load, size, &w);
+		old = MemoryContextSwitchTo(wi->rows.row_context);
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = ObjectIdGetDatum(c->key.dbid);
+		values[i++] = ObjectIdGetDatum(c->key.userid);
+		values[i++] = CStringGetTextDatum(c->key.appname);
+		values[i] = pgps_addr_datum(&c->key.addr, &nulls[i]);
+		i++;
+		values[i++] = Float8GetDatum(span_s);
+		values[i++] = Int64GetDatum(c->transactions);
+		values[i] = Float8GetDatum(load.rate);
+		nulls[i++] = load.rate <= 0;
+		values[i] = Float8GetDatum(1000 * load.hold_s);
+		nulls[i++] = load.hold_s <= 0;
+		values[i++] = Float8GetDatum(busy_avg);
+		values[i++] = Float8GetDatum(dispersion);
+		values[i] = Float8GetDatum(fitted && !isinf(load.shape) ? 1 / load.shape : 0);
+		nulls[i++] = !fitted;
+		values[i] = Int32GetDatum(size);
+		nulls[i++] = size <= 0;
+		values[i++] = Float8GetDatum(w.utilization);
+		values[i++] = Float8GetDatum(w.wait_share);
+		values[i++] = Float8GetDatum(w.wait_avg_ms);
+		values[i++] = Float8GetDatum(w.wait_p95_ms);
+		values[i++] = Float8GetDatum(w.wait_p99_ms);
+		values[i++] = BoolGetDatum(w.wait_p99_ms <= wi->target_ms);
+		values[i] = Int32GetDatum(smallest);
+		nulls[i++] = smallest < 0;
+		values[i++] = Float8GetDatum(wi->target_ms);
+		Assert(i == WHAT_IF_COLS);
+		/* no model: the size's figures are unknown */
+		if (!fitted)
+			for (int n = 12; n < 18; n++)
+				nulls[n] = true;
+		/* another role's instance: its names, never its address or a figure */
+		if (!pgps_sees_row(wi->rows.see_all, c->key.userid))
+			pgps_hide_figures(false, nulls, 3, WHAT_IF_COLS);
+		MemoryContextSwitchTo(old);
+		pgps_put_row(wi->rows.rsinfo, wi->rows.row_context, values, nulls);
+	}
+}
+
+/* A factor on a measured rate: more than 0, at most PGPS_MAX_RATE_FACTOR */
+static void
+check_rate_factor(double factor)
+{
+	if (!(factor > 0 && factor <= PGPS_MAX_RATE_FACTOR))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rate_factor must be more than 0 and at most %d, not %g",
+						PGPS_MAX_RATE_FACTOR, factor),
+				 errhint("Give how many times the measured rate of transactions to predict for: 3 for three times the traffic.")));
+}
+
+/*
+ * pgpool_stats_what_if_keys(application_name, pool_size, pool_size_max,
+ * wait_target_ms, rate_factor): per instance (key) of the application, of
+ * every database and role, the predicted waits of each pool size from
+ * pool_size to pool_size_max (NULL: pool_size alone; both NULL: from the
+ * smallest pool that keeps up to the smallest that meets the target), at
+ * rate_factor times the measured rate.  The SQL function
+ * pgpool_stats_what_if filters and names them.
+ */
+static Datum
+what_if(FunctionCallInfo fcinfo, int api)
+{
+	WhatIf		wi;
+	char	   *appname;
+
+	pgps_check_loaded();
+	require_arg(fcinfo, 0, "application_name");
+	appname = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	wi.size_from = PG_ARGISNULL(1) ? 0 : pool_arg(fcinfo, 1, "pool_size", 1);
+	wi.size_to = PG_ARGISNULL(2) ? 0 : pool_arg(fcinfo, 2, "pool_size_max", 1);
+	if (wi.size_to > 0 && wi.size_from == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pool_size_max needs pool_size"),
+				 errhint("Give the range's smallest size as pool_size.")));
+	if (wi.size_to > 0 && wi.size_to < wi.size_from)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pool_size_max (%d) must not be less than pool_size (%d)",
+						wi.size_to, wi.size_from)));
+	if (wi.size_to - wi.size_from >= WHAT_IF_MAX_SIZES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("at most %d pool sizes can be predicted at once, not %d",
+						WHAT_IF_MAX_SIZES, wi.size_to - wi.size_from + 1)));
+	wi.target_ms = PG_ARGISNULL(3) ? pgps_wait_target_ms : PG_GETARG_FLOAT8(3);
+	if (!(wi.target_ms >= 0 && wi.target_ms <= PGPS_MAX_WAIT_TARGET_MS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("wait_target_ms must be between 0 and %d, not %g",
+						PGPS_MAX_WAIT_TARGET_MS, wi.target_ms),
+				 errhint("Give the longest wait for a connection, at the 99th percentile, in milliseconds.")));
+	wi.rate_factor = PG_ARGISNULL(4) ? 1 : PG_GETARG_FLOAT8(4);
+	check_rate_factor(wi.rate_factor);
+	wi.max_pool = max_pool();
+	stream_app_rows(fcinfo, &wi.rows, appname, WHAT_IF_COLS,
+					sizeof(WhatIfCopy), copy_what_if, what_if_emit, &wi);
+	return (Datum) 0;
+}
+
+PGPS_ENTRY_POINT(pgpool_stats_what_if_keys, what_if, 1_4)
+
+
+#define PREDICT_COLS		5
+
+/*
+ * pgpool_stats_predict_wait(transactions_per_sec, hold_avg_ms, pool_size,
+ * arrival_burstiness): the wait model alone, for given figures (a load
+ * measured elsewhere, or planned), as advise() is the rules alone.
+ */
+static Datum
+predict_wait(FunctionCallInfo fcinfo, int api)
+{
+	pgpsLoad	load;
+	pgpsWait	w;
+	int			pool_size;
+	double		hold_ms = PG_GETARG_FLOAT8(1);
+	double		burstiness = PG_GETARG_FLOAT8(3);
+	TupleDesc	tupdesc;
+	Datum		values[PREDICT_COLS];
+	bool		nulls[PREDICT_COLS] = {0};
+
+	load.rate = PG_GETARG_FLOAT8(0);
+	pool_size = pool_arg(fcinfo, 2, "pool_size", 1);
+	if (!(load.rate > 0 && isfinite(load.rate)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("transactions_per_sec must be a positive number, not %g",
+						load.rate)));
+	if (!(hold_ms > 0 && hold_ms <= PGPS_MAX_WAIT_TARGET_MS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hold_avg_ms must be more than 0 and at most %d, not %g",
+						PGPS_MAX_WAIT_TARGET_MS, hold_ms)));
+	if (!(burstiness >= 0 && burstiness <= 1 / PGPS_SHAPE_MIN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("arrival_burstiness must be between 0 and %g, not %g",
+						1 / PGPS_SHAPE_MIN, burstiness),
+				 errhint("0 is arrivals at a fixed pace, 1 random ones (Poisson), more burstier.")));
+	load.hold_s = hold_ms / 1000;
+	load.shape = burstiness > 0 ? 1 / burstiness : INFINITY;
+	pgps_predict_wait(&load, pool_size, &w);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	pgps_check_columns(tupdesc, PREDICT_COLS);
+	values[0] = Float8GetDatum(w.utilization);
+	values[1] = Float8GetDatum(w.wait_share);
+	values[2] = Float8GetDatum(w.wait_avg_ms);
+	values[3] = Float8GetDatum(w.wait_p95_ms);
+	values[4] = Float8GetDatum(w.wait_p99_ms);
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+PGPS_ENTRY_POINT(pgpool_stats_predict_wait, predict_wait, 1_4)

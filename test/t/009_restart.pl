@@ -85,6 +85,10 @@ my $before = $mon->query_safe($row);
 my $history_before = $mon->query_safe($history);
 is($mon->query_safe($usage), '5|5|5|0|0|0',
 	'5 sessions of one statement: 5 transactions, 5 statements, all ended normally');
+# the time the transactions held their connections (1.4)
+my $hold = q{SELECT hold_avg_ms FROM pgpool_stats_what_if('survivor', 1)};
+my $hold_before = $mon->query_safe($hold);
+cmp_ok($hold_before, '>', 0, 'their time is counted');
 $mon->quit;
 $node->restart;
 ok(!-e $file && -e "$file.loaded",
@@ -100,6 +104,7 @@ is($after, $before, 'after a clean restart every churn and activity figure is th
 cmp_ok($samples_after, '>=', $samples_before, 'and the sample count carries on');
 is($mon->query_safe($history), $history_before, 'the history is the same');
 is($mon->query_safe($usage), '5|5|5|0|0|0', 'and the transactions, statements and ends');
+is($mon->query_safe($hold), $hold_before, 'and their time');
 is(churn_row($mon, 'survivor', 'open_connections'), '0', 'no session survives a restart');
 is($mon->query_safe($behind), 't', 'still behind a pooler: the file carries its pooled samples');
 $mon->quit;

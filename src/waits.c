@@ -1,0 +1,235 @@
+/*-------------------------------------------------------------------------
+ *
+ * waits.c
+ *		What a pool of N connections would make an instance's transactions
+ *		wait: a queueing model fitted to what the server measured, as pure
+ *		functions (no locks, no I/O, no allocation, no settings).
+ *
+ * An instance's pool is a queue with N servers.  The server measures, per
+ * key, the rate of transactions (exact counts over the window), the mean
+ * number of busy connections (sampled), hence by Little's law the mean
+ * time a transaction holds its connection, and the variance of the busy
+ * count, which tells how regular the arrivals are.
+ *
+ * The model (the README's "What a pool of N would do" has the evidence):
+ *
+ *	 holds		exponential, of the measured mean (GI/M/c)
+ *	 arrivals	renewal, gamma-distributed gaps of the measured rate; the
+ *				shape k is fitted to the busy count's dispersion
+ *				D = Var(N) / E(N) seen with a pool that rarely ran out:
+ *				with no one waiting the pool is a GI/M/infinity queue,
+ *				where Var(N) = a phi / (1 - phi) + a - a^2 (a the mean
+ *				busy count, phi the Laplace transform of the gaps at the
+ *				hold rate, (1 + 1/(k a))^-k for gamma gaps).  k = 1 is
+ *				Poisson (D = 1), a larger k smoother, infinity regular.
+ *	 waits		the exact GI/M/c queue of those arrivals and holds
+ *				(Takacs, below): the share of arrivals that find every
+ *				connection busy, and, for those, an exponential wait:
+ *				P(W > t) = share exp(-t c mu (1 - sigma)).  For k = 1 it
+ *				is Erlang C's M/M/c.
+ *
+ * A pool of c cannot keep up once a >= c: every transaction waits, and the
+ * waits grow without bound (infinity).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "pgpool_stats.h"
+#include "rules.h"
+
+/* the gamma shape's search range's top; beyond it, regular arrivals */
+#define SHAPE_MAX		1000.0
+
+/*
+ * phi(s) = E[exp(-s T)] of a gap T of mean 1/rate, gamma of shape k (an
+ * infinite k: a fixed gap)
+ */
+static double
+gap_transform(double s, double rate, double shape)
+{
+	if (isinf(shape))
+		return exp(-s / rate);
+	return exp(-shape * log1p(s / (shape * rate)));
+}
+
+/*
+ * The gamma shape of the gaps between arrivals, fitted to the mean busy
+ * count (offered load a) and its dispersion D = Var / mean as a pool that
+ * never ran out saw them.  D at or below what regular arrivals give:
+ * infinity.  Above a Poisson stream's: burstier (k < 1), down to
+ * PGPS_SHAPE_MIN.
+ */
+double
+pgps_arrival_shape(double offered, double dispersion)
+{
+	double		x = dispersion + offered - 1;
+	double		phi;
+	double		lo = PGPS_SHAPE_MIN;
+	double		hi = SHAPE_MAX;
+
+	if (offered <= 0 || x <= 0)
+		return INFINITY;
+	phi = x / (1 + x);
+	/* phi falls with k, from 1 (k -> 0) to exp(-1/a) (k -> infinity) */
+	if (phi <= exp(-1 / offered))
+		return INFINITY;
+	if (phi >= gap_transform(1 / offered, 1, lo))
+		return lo;
+	if (phi <= gap_transform(1 / offered, 1, hi))
+		return INFINITY;
+	for (int i = 0; i < 100; i++)
+	{
+		double		mid = sqrt(lo * hi);
+
+		if (gap_transform(1 / offered, 1, mid) > phi)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return sqrt(lo * hi);
+}
+
+/* Erlang C: the share of Poisson arrivals that wait, c servers, load a < c */
+static double
+erlang_c(int c, double a)
+{
+	/* 1/B by the stable recursion of Erlang B, then C from B */
+	double		inv_b = 1;
+
+	for (int k = 1; k <= c; k++)
+		inv_b = 1 + inv_b * k / a;
+	return 1 / (1 + (1 - a / c) * (inv_b - 1));
+}
+
+/*
+ * The GI/M/c queue (Takacs): sigma solves sigma = phi(c mu (1 - sigma)) in
+ * (0, 1); the wait of an arrival that waits is exponential of mean
+ * 1 / (c mu (1 - sigma)); and, with phi_j = phi(j mu) and
+ * C_j = prod_{i <= j} phi_i / (1 - phi_i),
+ *   1/D = 1/(1 - sigma) + sum_{j=1..c} binom(c, j) / (C_j (1 - phi_j))
+ *         x (c (1 - phi_j) - j) / (c (1 - sigma) - j)
+ * the share of arrivals that wait is D / (1 - sigma).  The sum's terms are
+ * taken in logs (C_j is tiny, binom(c, j) huge for a large c).  A term's
+ * 0/0 (c (1 - sigma) = j exactly) is avoided by a hold a millionth longer.
+ * False if no answer could be had.
+ */
+static bool
+gimc(int c, double rate, double hold_s, double shape, double *share,
+	 double *cond_s)
+{
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		double		mu = 1 / hold_s;
+		double		lo = 0;
+		double		hi = 1;
+		double		sigma;
+		double		total;
+		double		log_cj = 0;
+		bool		singular = false;
+
+		for (int i = 0; i < 200; i++)
+		{
+			double		mid = (lo + hi) / 2;
+
+			if (gap_transform(c * mu * (1 - mid), rate, shape) > mid)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		sigma = (lo + hi) / 2;
+		total = 1 / (1 - sigma);
+		for (int j = 1; j <= c; j++)
+		{
+			double		phi_j = gap_transform(j * mu, rate, shape);
+			double		den = c * (1 - sigma) - j;
+			double		log_binom;
+
+			if (fabs(den) < 1e-7 * c)
+			{
+				singular = true;
+				break;
+			}
+			log_cj += log(phi_j) - log1p(-phi_j);
+			log_binom = lgamma(c + 1.0) - lgamma(j + 1.0) - lgamma(c - j + 1.0);
+			total += exp(log_binom - log_cj - log1p(-phi_j)) *
+				(c * (1 - phi_j) - j) / den;
+		}
+		if (!singular && total > 0 && isfinite(total))
+		{
+			*share = Min(1.0, (1 / total) / (1 - sigma));
+			*cond_s = 1 / (c * mu * (1 - sigma));
+			return true;
+		}
+		hold_s *= 1 + 1e-6;
+	}
+	return false;
+}
+
+/*
+ * A wait's percentile, of a distribution that is 0 with probability 1 -
+ * share and else exponential of mean cond_ms
+ */
+static double
+wait_percentile(double share, double cond_ms, double fraction)
+{
+	if (share <= 1 - fraction)
+		return 0;
+	return cond_ms * log(share / (1 - fraction));
+}
+
+/* What a pool of pool_size connections would make this load wait */
+void
+pgps_predict_wait(const pgpsLoad *load, int pool_size, pgpsWait *w)
+{
+	double		a = load->rate * load->hold_s;
+	double		share;
+	double		cond_s;
+	double		cond_ms;
+
+	memset(w, 0, sizeof(*w));
+	w->utilization = pool_size > 0 ? Min(a / pool_size, 1.0) : 1;
+	if (a <= 0)
+		return;
+	if (a >= pool_size)
+	{
+		w->wait_share = 1;
+		w->wait_avg_ms = w->wait_p95_ms = w->wait_p99_ms = INFINITY;
+		return;
+	}
+	if (!gimc(pool_size, load->rate, load->hold_s, load->shape, &share,
+			  &cond_s))
+	{
+		/* Poisson arrivals' (M/M/c), exact there and no rosier elsewhere */
+		share = erlang_c(pool_size, a);
+		cond_s = load->hold_s / (pool_size - a);
+	}
+	cond_ms = 1000 * cond_s;
+	w->wait_share = share;
+	w->wait_avg_ms = share * cond_ms;
+	w->wait_p95_ms = wait_percentile(share, cond_ms, 0.95);
+	w->wait_p99_ms = wait_percentile(share, cond_ms, 0.99);
+}
+
+/*
+ * The smallest pool whose p99 wait is at most target_ms, searched from the
+ * smallest that keeps up; -1 if none up to max_pool does
+ */
+int
+pgps_smallest_pool(const pgpsLoad *load, double target_ms, int max_pool)
+{
+	double		a = load->rate * load->hold_s;
+	int			from = Max(1, (int) floor(a) + 1);
+
+	for (int c = from; c <= max_pool; c++)
+	{
+		pgpsWait	w;
+
+		pgps_predict_wait(load, c, &w);
+		if (w.wait_p99_ms <= target_ms)
+			return c;
+	}
+	return -1;
+}
