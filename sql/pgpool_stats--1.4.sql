@@ -625,6 +625,7 @@ CREATE FUNCTION pgpool_stats_what_if_keys(
     OUT transactions bigint,
     OUT transactions_per_sec double precision,
     OUT hold_avg_ms double precision,
+    OUT hold_variability double precision,
     OUT busy_avg double precision,
     OUT busy_dispersion double precision,
     OUT arrival_burstiness double precision,
@@ -664,6 +665,7 @@ CREATE FUNCTION pgpool_stats_what_if(
     OUT transactions bigint,
     OUT transactions_per_sec double precision,
     OUT hold_avg_ms double precision,
+    OUT hold_variability double precision,
     OUT busy_avg double precision,
     OUT busy_dispersion double precision,
     OUT arrival_burstiness double precision,
@@ -681,7 +683,7 @@ RETURNS SETOF record
 LANGUAGE sql VOLATILE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT d.datname, r.rolname, s.client_addr, s.window_s, s.transactions,
-           s.transactions_per_sec, s.hold_avg_ms, s.busy_avg,
+           s.transactions_per_sec, s.hold_avg_ms, s.hold_variability, s.busy_avg,
            s.busy_dispersion, s.arrival_burstiness, s.pool_size,
            s.utilization, s.wait_share, s.wait_avg_ms, s.wait_p95_ms,
            s.wait_p99_ms, s.meets_target, s.smallest_pool_size,
@@ -697,12 +699,14 @@ END;
 -- The wait model alone: what a pool of pool_size connections would make a
 -- load of transactions_per_sec, each holding its connection hold_avg_ms on
 -- average, wait; arrival_burstiness 0 for arrivals at a fixed pace, 1 for
--- random ones (Poisson), more for bursts.
+-- random ones (Poisson), more for bursts; hold_variability 0 for
+-- transactions all as long, 1 for exponential ones, more for a long tail.
 CREATE FUNCTION pgpool_stats_predict_wait(
     transactions_per_sec double precision,
     hold_avg_ms double precision,
     pool_size integer,
     arrival_burstiness double precision DEFAULT 1,
+    hold_variability double precision DEFAULT 1,
     OUT utilization double precision,
     OUT wait_share double precision,
     OUT wait_avg_ms double precision,
@@ -786,6 +790,6 @@ COMMENT ON FUNCTION pgpool_stats_report(text) IS
 COMMENT ON FUNCTION pgpool_stats_what_if_keys(text, integer, integer, double precision, double precision) IS
     'what pools of other sizes would make each key''s transactions wait; read it through pgpool_stats_what_if()';
 COMMENT ON FUNCTION pgpool_stats_what_if(text, integer, integer, double precision, double precision, name, name) IS
-    'what a pool of pool_size (to pool_size_max) connections per instance would make an application''s transactions wait, predicted from its measured rate, hold time and burstiness: the share that waits, mean, p95 and p99 wait, utilization, and the smallest pool within the wait target';
-COMMENT ON FUNCTION pgpool_stats_predict_wait(double precision, double precision, integer, double precision) IS
-    'the wait model alone: utilization, share of transactions that wait, mean, p95 and p99 wait of a pool of pool_size for a given rate, hold time and burstiness';
+    'what a pool of pool_size (to pool_size_max) connections per instance would make an application''s transactions wait, predicted from its measured rate, hold time, spread of holds and burstiness: the share that waits, mean, p95 and p99 wait, utilization, and the smallest pool within the wait target';
+COMMENT ON FUNCTION pgpool_stats_predict_wait(double precision, double precision, integer, double precision, double precision) IS
+    'the wait model alone: utilization, share of transactions that wait, mean, p95 and p99 wait of a pool of pool_size for a given rate, hold time, burstiness and spread of holds';

@@ -20,6 +20,12 @@ SELECT c AS pool_size, round(wait_share::numeric, 4) AS wait_share,
 SELECT round(wait_share::numeric, 3) AS wait_share,
        round(wait_avg_ms::numeric, 2) AS wait_avg_ms
   FROM pgpool_stats_predict_wait(50, 37.6, 3, 0);
+-- Transactions all as long wait half as long as exponential ones (the
+-- waits of M/D/c against M/M/c, Lee and Longton), those with a long tail
+-- longer; who waits is the exponential holds' share
+SELECT v AS hold_variability, round(wait_share::numeric, 4) AS wait_share,
+       round(wait_avg_ms::numeric, 2) AS wait_avg_ms
+  FROM (VALUES (0), (1), (4)) x(v), pgpool_stats_predict_wait(50, 40, 3, 1, v);
 -- burstier arrivals wait more, at every size
 SELECT c AS pool_size,
        (SELECT wait_avg_ms FROM pgpool_stats_predict_wait(50, 40, c, 0)) <
@@ -33,6 +39,19 @@ SELECT * FROM pgpool_stats_predict_wait(50, 40, 1);
 -- a large pool, a large load: still Erlang C (exact to the 4th digit)
 SELECT round(wait_share::numeric, 4) AS wait_share
   FROM pgpool_stats_predict_wait(2000, 43.65, 100);
+SELECT round(wait_share::numeric, 4) AS wait_share
+  FROM pgpool_stats_predict_wait(58010, 50, 2950);
+-- Regular arrivals at a light load almost never wait: 2.5/s of 20 ms on a
+-- pool of 1 (the next arrives 400 ms later; a hold that long is e^-20)
+SELECT wait_share < 1e-8 AS almost_never, wait_p99_ms
+  FROM pgpool_stats_predict_wait(2.5, 20, 1, 0);
+-- and the share grows with the load, at every load, whatever the arrivals
+SELECT b AS burstiness,
+       bool_and(x.wait_share <= y.wait_share) AS grows_with_the_load
+  FROM (VALUES (0), (0.5), (1), (3)) v(b), generate_series(1, 180) g,
+       pgpool_stats_predict_wait(g, 10, 2, b) x,
+       pgpool_stats_predict_wait(g + 1, 10, 2, b) y
+ GROUP BY b ORDER BY b;
 
 -- Bad input: clear errors
 SELECT * FROM pgpool_stats_predict_wait(0, 40, 3);
@@ -41,6 +60,8 @@ SELECT * FROM pgpool_stats_predict_wait(50, 0, 3);
 SELECT * FROM pgpool_stats_predict_wait(50, 40, 0);
 SELECT * FROM pgpool_stats_predict_wait(50, 40, 3, -1);
 SELECT * FROM pgpool_stats_predict_wait(50, 40, 3, 21);
+SELECT * FROM pgpool_stats_predict_wait(50, 40, 3, 1, -1);
+SELECT * FROM pgpool_stats_predict_wait(50, 40, 3, 1, 101);
 SELECT * FROM pgpool_stats_what_if(NULL, 3);
 SELECT * FROM pgpool_stats_what_if('app', 0);
 SELECT * FROM pgpool_stats_what_if('app', pool_size_max => 5);

@@ -68,6 +68,7 @@ static pgpsSessionCounts *session_counts = NULL;
 static uint64 session_transactions = 0;
 static uint64 session_statements = 0;
 static uint64 session_xact_us = 0;
+static uint64 session_xact_sq = 0;
 
 /*
  * How deep the statement running now is: 0 at the top level, where a
@@ -324,18 +325,24 @@ count_statement(void)
 }
 
 /*
- * Count a transaction's end in the session's slot, and its time from its
- * start (its first statement's arrival) to now: how long it held its
- * connection.  Two plain stores: a sampler that reads one and not yet the
- * other adds the rest at its next walk, or the session at its end.
+ * Count a transaction's end in the session's slot, with its time from its
+ * start (its first statement's arrival) to now, how long it held its
+ * connection, and that time's square.  Plain stores: a sampler that reads
+ * some and not yet the others adds the rest at its next walk, or the
+ * session at its end.
  */
 static void
 count_transaction(pgpsSessionCounts *counts)
 {
-	TimestampTz start = GetCurrentTransactionStartTimestamp();
+	uint64		us = (uint64) Max(GetCurrentTimestamp() -
+									  GetCurrentTransactionStartTimestamp(), 0);
 
-	session_xact_us += (uint64) Max(GetCurrentTimestamp() - start, 0);
+	session_xact_us += us;
+	/* us x ms; a product beyond 2^64 (71 minutes) divided first */
+	session_xact_sq += us < UINT64CONST(4000000000) ? us * us / 1000 :
+		us * (us / 1000);
 	pg_atomic_write_u64(&counts->xact_us, session_xact_us);
+	pg_atomic_write_u64(&counts->xact_sq, session_xact_sq);
 	pg_atomic_write_u64(&counts->transactions, ++session_transactions);
 }
 

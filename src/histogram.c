@@ -222,7 +222,10 @@ pgps_hist_share_at_least32(const uint32 *hist, int sub_bits, int max_msb,
 /*
  * The mean and variance of a key's counted values, extra_zeros included:
  * each value at its bucket's middle, so exact where buckets are one value
- * wide.  Both 0 when nothing was counted.
+ * wide; a wider bucket's own spread, (w^2 - 1) / 12 for values spread
+ * evenly over its w, is taken out of the variance (Sheppard's correction),
+ * which the middles would otherwise inflate.  Both 0 when nothing was
+ * counted.
  */
 void
 pgps_hist_moments32(const uint32 *hist, int sub_bits, int max_msb,
@@ -232,6 +235,7 @@ pgps_hist_moments32(const uint32 *hist, int sub_bits, int max_msb,
 	double		total = extra_zeros;
 	double		sum = 0;
 	double		sum_sq = 0;
+	double		spread = 0;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -246,7 +250,9 @@ pgps_hist_moments32(const uint32 *hist, int sub_bits, int max_msb,
 		total += hist[i];
 		sum += hist[i] * mid;
 		sum_sq += hist[i] * mid * mid;
+		spread += hist[i] * ((double) width * width - 1) / 12;
 	}
 	*mean = total > 0 ? sum / total : 0;
-	*variance = total > 0 ? Max(sum_sq / total - *mean * *mean, 0) : 0;
+	*variance = total > 0 ?
+		Max((sum_sq - spread) / total - *mean * *mean, 0) : 0;
 }

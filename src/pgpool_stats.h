@@ -129,6 +129,8 @@ typedef struct pgpsUsage
 	int64		xact_time_us;	/* their time, from the start of each (its
 								 * first statement's arrival) to its end:
 								 * how long it held its connection */
+	double		xact_time_sq;	/* the sum of its squares, in ms^2: how
+								 * alike the transactions' times are */
 } pgpsUsage;
 
 /* Sessions of one key in one sample, by state */

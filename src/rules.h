@@ -168,6 +168,8 @@ typedef struct pgpsLoad
 {
 	double		rate;			/* transactions a second */
 	double		hold_s;
+	double		hold_scv;		/* the holds' squared coefficient of
+								 * variation: 1 exponential, 0 all alike */
 	double		shape;
 } pgpsLoad;
 
@@ -205,5 +207,6 @@ extern void pgps_predict_wait(const pgpsLoad *load, int pool_size,
 							  pgpsWait *w);
 extern int	pgps_smallest_pool(const pgpsLoad *load, double target_ms,
 							   int max_pool);
+extern int	pgps_pool_keeping_up(const pgpsLoad *load, int max_pool);
 
 #endif							/* PGPS_RULES_H */

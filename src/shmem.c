@@ -60,8 +60,10 @@ typedef union pgpsCountsSlot
 	char		pad[PG_CACHE_LINE_SIZE];
 } pgpsCountsSlot;
 
+#ifndef PG_HAVE_ATOMIC_U64_SIMULATION
 StaticAssertDecl(sizeof(pgpsSessionCounts) <= PG_CACHE_LINE_SIZE,
 				 "a session's counts fit one cache line");
+#endif
 
 /*
  * The shared state, split by what protects each part.  The ring of the
@@ -285,6 +287,7 @@ pgps_shmem_startup(void)
 			pg_atomic_init_u64(&pgps_state->counts[i].counts.transactions, 0);
 			pg_atomic_init_u64(&pgps_state->counts[i].counts.statements, 0);
 			pg_atomic_init_u64(&pgps_state->counts[i].counts.xact_us, 0);
+			pg_atomic_init_u64(&pgps_state->counts[i].counts.xact_sq, 0);
 		}
 		for (uint32 b = 0; b < layout.nbuckets; b++)
 			pgps_state->buckets[b] = -1;
@@ -839,6 +842,7 @@ mark_slots_counted(void)
 		counts->flushed_transactions = pg_atomic_read_u64(&counts->transactions);
 		counts->flushed_statements = pg_atomic_read_u64(&counts->statements);
 		counts->flushed_xact_us = pg_atomic_read_u64(&counts->xact_us);
+		counts->flushed_xact_sq = pg_atomic_read_u64(&counts->xact_sq);
 	}
 }
 
@@ -1151,9 +1155,11 @@ pgps_slot_set(pgpsEntry *entry)
 	pg_atomic_write_u64(&counts->transactions, 0);
 	pg_atomic_write_u64(&counts->statements, 0);
 	pg_atomic_write_u64(&counts->xact_us, 0);
+	pg_atomic_write_u64(&counts->xact_sq, 0);
 	counts->flushed_transactions = 0;
 	counts->flushed_statements = 0;
 	counts->flushed_xact_us = 0;
+	counts->flushed_xact_sq = 0;
 	pg_write_barrier();
 	slot->pid = MyProcPid;
 	return entry != NULL ? counts : NULL;

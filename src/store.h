@@ -69,9 +69,12 @@ typedef struct pgpsSessionCounts
 	pg_atomic_uint64 transactions;
 	pg_atomic_uint64 statements;
 	pg_atomic_uint64 xact_us;	/* the transactions' time, start to end */
+	pg_atomic_uint64 xact_sq;	/* the sum of its squares, in us x ms
+								 * (modulo 2^64: only differences count) */
 	uint64		flushed_transactions;	/* under the entry's spinlock */
 	uint64		flushed_statements;
 	uint64		flushed_xact_us;
+	uint64		flushed_xact_sq;
 } pgpsSessionCounts;
 
 /* Add what a session did since the last time to its entry's usage; called
@@ -82,15 +85,18 @@ pgps_usage_flush(pgpsUsage *usage, pgpsSessionCounts *counts)
 	uint64		transactions = pg_atomic_read_u64(&counts->transactions);
 	uint64		statements = pg_atomic_read_u64(&counts->statements);
 	uint64		xact_us = pg_atomic_read_u64(&counts->xact_us);
+	uint64		xact_sq = pg_atomic_read_u64(&counts->xact_sq);
 
 	/* each new transaction was timed (a slot's every one is) */
 	usage->transactions += (int64) (transactions - counts->flushed_transactions);
 	usage->timed_transactions += (int64) (transactions - counts->flushed_transactions);
 	usage->statements += (int64) (statements - counts->flushed_statements);
 	usage->xact_time_us += (int64) (xact_us - counts->flushed_xact_us);
+	usage->xact_time_sq += (double) (xact_sq - counts->flushed_xact_sq) / 1000;
 	counts->flushed_transactions = transactions;
 	counts->flushed_statements = statements;
 	counts->flushed_xact_us = xact_us;
+	counts->flushed_xact_sq = xact_sq;
 }
 
 typedef enum pgpsCreateMode

@@ -16,9 +16,9 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
-
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
@@ -254,7 +254,9 @@ pool_check(FunctionCallInfo fcinfo, int api)
 
 PGPS_ENTRY_POINT(pgpool_stats_pool_check_keys, pool_check, 1_3)
 
-#define WHAT_IF_COLS		20
+#define WHAT_IF_COLS		21
+/* timed transactions before their times' spread is taken as measured */
+#define PGPS_MIN_TIMED		30
 /* the most pool sizes one call predicts, per instance */
 #define WHAT_IF_MAX_SIZES	10000
 /* the most times the measured rate a prediction may be asked for */
@@ -269,6 +271,7 @@ typedef struct WhatIfCopy
 	int64		transactions;
 	int64		timed_transactions;
 	int64		xact_time_us;
+	double		xact_time_sq;
 	int64		window_start_no;
 	int64		nonzero_samples;
 	int64		saturated_samples;
@@ -297,6 +300,7 @@ copy_what_if(void *dst, const pgpsEntry *entry)
 	c->transactions = entry->usage.transactions;
 	c->timed_transactions = entry->usage.timed_transactions;
 	c->xact_time_us = entry->usage.xact_time_us;
+	c->xact_time_sq = entry->usage.xact_time_sq;
 	c->window_start_no = entry->activity.window_start_no;
 	c->nonzero_samples = entry->activity.nonzero_samples;
 	c->saturated_samples = entry->activity.saturated_samples;
@@ -334,8 +338,17 @@ key_load(const WhatIfCopy *c, const pgpsGlobalStats *stats, double rate_factor,
 	if (c->transactions <= 0 || *span_s <= 0)
 		return false;
 	load->rate = c->transactions / *span_s;
+	load->hold_scv = 1;
 	if (c->timed_transactions > 0)
-		load->hold_s = (double) c->xact_time_us / USECS_PER_SEC / c->timed_transactions;
+	{
+		double		mean_ms = (double) c->xact_time_us / 1000 / c->timed_transactions;
+
+		load->hold_s = mean_ms / 1000;
+		/* how alike they are, once there are a few: E[T^2] / E[T]^2 - 1 */
+		if (c->timed_transactions >= PGPS_MIN_TIMED && mean_ms > 0)
+			load->hold_scv = Max(c->xact_time_sq / c->timed_transactions /
+								 (mean_ms * mean_ms) - 1, 0);
+	}
 	else
 		load->hold_s = *busy_avg / load->rate;
 	/* more (or fewer) of the same transactions, arriving alike */
@@ -343,6 +356,23 @@ key_load(const WhatIfCopy *c, const pgpsGlobalStats *stats, double rate_factor,
 	if (samples < PGPS_INSTANCE_SAMPLES || *busy_avg <= 0 || load->hold_s <= 0)
 		return false;
 	load->shape = pgps_arrival_shape(*busy_avg, *dispersion);
+
+	/*
+	 * Smoother than random arrivals only where the samples show it: a
+	 * dispersion below Poisson's 1 by more than twice its standard error,
+	 * sqrt((2 + 1/a) / n) for n independent samples (samples closer than
+	 * two holds are not).  Else sampling noise would decide, on the rosy
+	 * side: random arrivals are assumed.
+	 */
+	if (load->shape > 1)
+	{
+		double		apart_s = pgps_sample_interval_ms / 1000.0;
+		double		independent = samples * Min(1.0, apart_s / (2 * load->hold_s));
+		double		error = sqrt((2 + 1 / *busy_avg) / Max(independent, 1));
+
+		if (1 - *dispersion < 2 * error)
+			load->shape = 1;
+	}
 
 	/*
 	 * Every connection busy in most samples: either no pool (a connection
@@ -366,6 +396,7 @@ what_if_emit(const void *copy, void *arg)
 	double		busy_avg;
 	double		dispersion;
 	bool		fitted;
+	bool		sees;
 	int			smallest = -1;
 	int			from;
 	int			to;
@@ -378,12 +409,14 @@ what_if_emit(const void *copy, void *arg)
 
 	fitted = key_load(c, &wi->rows.stats, wi->rate_factor, &load, &span_s,
 					  &busy_avg, &dispersion);
+	/* another role's instance: one row, its names, never a figure */
+	sees = pgps_sees_row(wi->rows.see_all, c->key.userid);
+	fitted = fitted && sees;
 	if (fitted)
 	{
-		int			keeps_up = Max(1, (int) floor(load.rate * load.hold_s) + 1);
-
 		smallest = pgps_smallest_pool(&load, wi->target_ms, wi->max_pool);
-		from = wi->size_from > 0 ? wi->size_from : Min(keeps_up, wi->max_pool);
+		from = wi->size_from > 0 ? wi->size_from :
+			pgps_pool_keeping_up(&load, wi->max_pool);
 		to = wi->size_to > 0 ? wi->size_to :
 			wi->size_from > 0 ? wi->size_from :
 			smallest > 0 ? Max(smallest, from) : from;
@@ -399,6 +432,7 @@ what_if_emit(const void *copy, void *arg)
 		pgpsWait	w;
 		int			i = 0;
 
+		CHECK_FOR_INTERRUPTS();
 		memset(&w, 0, sizeof(w));
 		if (fitted)
 			pgps_predict_wait(&load, size, &w);
@@ -414,6 +448,8 @@ what_if_emit(const void *copy, void *arg)
 		values[i] = Float8GetDatum(load.rate);
 		nulls[i++] = load.rate <= 0;
 		values[i] = Float8GetDatum(1000 * load.hold_s);
+		nulls[i++] = load.hold_s <= 0;
+		values[i] = Float8GetDatum(load.hold_scv);
 		nulls[i++] = load.hold_s <= 0;
 		values[i++] = Float8GetDatum(busy_avg);
 		values[i++] = Float8GetDatum(dispersion);
@@ -433,10 +469,9 @@ what_if_emit(const void *copy, void *arg)
 		Assert(i == WHAT_IF_COLS);
 		/* no model: the size's figures are unknown */
 		if (!fitted)
-			for (int n = 12; n < 18; n++)
+			for (int n = 13; n < 19; n++)
 				nulls[n] = true;
-		/* another role's instance: its names, never its address or a figure */
-		if (!pgps_sees_row(wi->rows.see_all, c->key.userid))
+		if (!sees)
 			pgps_hide_figures(false, nulls, 3, WHAT_IF_COLS);
 		MemoryContextSwitchTo(old);
 		pgps_put_row(wi->rows.rsinfo, wi->rows.row_context, values, nulls);
@@ -509,10 +544,13 @@ PGPS_ENTRY_POINT(pgpool_stats_what_if_keys, what_if, 1_4)
 
 
 #define PREDICT_COLS		5
+/* the most spread of holds predict_wait() takes: a squared coefficient of
+ * variation of 100 (a few transactions a hundred times the others') */
+#define PGPS_MAX_HOLD_SCV	100
 
 /*
  * pgpool_stats_predict_wait(transactions_per_sec, hold_avg_ms, pool_size,
- * arrival_burstiness): the wait model alone, for given figures (a load
+ * arrival_burstiness, hold_variability): the wait model alone, for given figures (a load
  * measured elsewhere, or planned), as advise() is the rules alone.
  */
 static Datum
@@ -523,6 +561,7 @@ predict_wait(FunctionCallInfo fcinfo, int api)
 	int			pool_size;
 	double		hold_ms = PG_GETARG_FLOAT8(1);
 	double		burstiness = PG_GETARG_FLOAT8(3);
+	double		variability = PG_GETARG_FLOAT8(4);
 	TupleDesc	tupdesc;
 	Datum		values[PREDICT_COLS];
 	bool		nulls[PREDICT_COLS] = {0};
@@ -545,7 +584,14 @@ predict_wait(FunctionCallInfo fcinfo, int api)
 				 errmsg("arrival_burstiness must be between 0 and %g, not %g",
 						1 / PGPS_SHAPE_MIN, burstiness),
 				 errhint("0 is arrivals at a fixed pace, 1 random ones (Poisson), more burstier.")));
+	if (!(variability >= 0 && variability <= PGPS_MAX_HOLD_SCV))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hold_variability must be between 0 and %d, not %g",
+						PGPS_MAX_HOLD_SCV, variability),
+				 errhint("0 is transactions all as long, 1 as spread as exponential ones, more a long tail.")));
 	load.hold_s = hold_ms / 1000;
+	load.hold_scv = variability;
 	load.shape = burstiness > 0 ? 1 / burstiness : INFINITY;
 	pgps_predict_wait(&load, pool_size, &w);
 

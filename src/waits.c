@@ -3,7 +3,8 @@
  * waits.c
  *		What a pool of N connections would make an instance's transactions
  *		wait: a queueing model fitted to what the server measured, as pure
- *		functions (no locks, no I/O, no allocation, no settings).
+ *		functions (no locks, no I/O, no allocation, no settings; a long
+ *		search of pool sizes may be cancelled).
  *
  * An instance's pool is a queue with N servers.  The server measures, per
  * key, the rate of transactions (exact counts over the window), the mean
@@ -13,7 +14,11 @@
  *
  * The model (the README's "What a pool of N would do" has the evidence):
  *
- *	 holds		exponential, of the measured mean (GI/M/c)
+ *	 holds		of the measured mean, exponential for the queue (GI/M/c),
+ *				then the waits scaled by (Ca^2 + Cs^2) / (Ca^2 + 1) for
+ *				their measured squared coefficient of variation Cs^2
+ *				(1 when exponential), as for GI/G/c queues the two
+ *				variabilities add (Whitt; Lee and Longton for M/G/c)
  *	 arrivals	renewal, gamma-distributed gaps of the measured rate; the
  *				shape k is fitted to the busy count's dispersion
  *				D = Var(N) / E(N) seen with a pool that rarely ran out:
@@ -36,6 +41,8 @@
 #include "postgres.h"
 
 #include <math.h>
+
+#include "miscadmin.h"
 
 #include "pgpool_stats.h"
 #include "rules.h"
@@ -112,9 +119,11 @@ erlang_c(int c, double a)
  *   1/D = 1/(1 - sigma) + sum_{j=1..c} binom(c, j) / (C_j (1 - phi_j))
  *         x (c (1 - phi_j) - j) / (c (1 - sigma) - j)
  * the share of arrivals that wait is D / (1 - sigma).  The sum's terms are
- * taken in logs (C_j is tiny, binom(c, j) huge for a large c).  A term's
- * 0/0 (c (1 - sigma) = j exactly) is avoided by a hold a millionth longer.
- * False if no answer could be had.
+ * taken in logs (C_j is tiny, binom(c, j) huge for a large c); a sum beyond
+ * any double makes the share 0, which it is to the last digit.  The j = c
+ * term is phi_c / sigma (1 when both vanish, at a light load of regular
+ * arrivals); another term's 0/0 (c (1 - sigma) = j exactly) is avoided by a
+ * hold a millionth longer.  False if no answer could be had.
  */
 static bool
 gimc(int c, double rate, double hold_s, double shape, double *share,
@@ -144,22 +153,41 @@ gimc(int c, double rate, double hold_s, double shape, double *share,
 		for (int j = 1; j <= c; j++)
 		{
 			double		phi_j = gap_transform(j * mu, rate, shape);
-			double		den = c * (1 - sigma) - j;
 			double		log_binom;
+			double		ratio;
 
-			if (fabs(den) < 1e-7 * c)
+			/* C_j too small to hold: 1/D beyond any double, the share 0 */
+			if (phi_j <= 0)
 			{
-				singular = true;
+				total = INFINITY;
 				break;
 			}
 			log_cj += log(phi_j) - log1p(-phi_j);
 			log_binom = lgamma(c + 1.0) - lgamma(j + 1.0) - lgamma(c - j + 1.0);
-			total += exp(log_binom - log_cj - log1p(-phi_j)) *
-				(c * (1 - phi_j) - j) / den;
+			if (j < c)
+			{
+				/* (c (1 - phi_j) - j) / (c (1 - sigma) - j), c - j >= 1 */
+				double		den = (c - j) - c * sigma;
+
+				if (fabs(den) < 1e-7 * c)
+				{
+					singular = true;
+					break;
+				}
+				ratio = ((c - j) - c * phi_j) / den;
+			}
+			else
+			{
+				/* j = c: phi_c / sigma, which tends to 1 as both vanish */
+				ratio = sigma > 1e-12 ? phi_j / sigma : 1;
+			}
+			total += exp(log_binom - log_cj - log1p(-phi_j)) * ratio;
+			if (isinf(total))
+				break;
 		}
-		if (!singular && total > 0 && isfinite(total))
+		if (!singular && total > 0 && !isnan(total))
 		{
-			*share = Min(1.0, (1 / total) / (1 - sigma));
+			*share = isinf(total) ? 0 : Min(1.0, (1 / total) / (1 - sigma));
 			*cond_s = 1 / (c * mu * (1 - sigma));
 			return true;
 		}
@@ -185,6 +213,7 @@ void
 pgps_predict_wait(const pgpsLoad *load, int pool_size, pgpsWait *w)
 {
 	double		a = load->rate * load->hold_s;
+	double		ca2 = isinf(load->shape) ? 0 : 1 / load->shape;
 	double		share;
 	double		cond_s;
 	double		cond_ms;
@@ -202,11 +231,12 @@ pgps_predict_wait(const pgpsLoad *load, int pool_size, pgpsWait *w)
 	if (!gimc(pool_size, load->rate, load->hold_s, load->shape, &share,
 			  &cond_s))
 	{
-		/* Poisson arrivals' (M/M/c), exact there and no rosier elsewhere */
+		/* Poisson arrivals' (M/M/c): exact for them, near for the rest */
 		share = erlang_c(pool_size, a);
 		cond_s = load->hold_s / (pool_size - a);
 	}
-	cond_ms = 1000 * cond_s;
+	/* holds more (or less) alike than exponential ones wait less (more) */
+	cond_ms = 1000 * cond_s * (ca2 + load->hold_scv) / (ca2 + 1);
 	w->wait_share = share;
 	w->wait_avg_ms = share * cond_ms;
 	w->wait_p95_ms = wait_percentile(share, cond_ms, 0.95);
@@ -215,21 +245,32 @@ pgps_predict_wait(const pgpsLoad *load, int pool_size, pgpsWait *w)
 
 /*
  * The smallest pool whose p99 wait is at most target_ms, searched from the
- * smallest that keeps up; -1 if none up to max_pool does
+ * smallest that keeps up; -1 if none up to max_pool does.  A search can
+ * take long for a large load: it may be cancelled (the one exception to
+ * this file's purity).
  */
 int
 pgps_smallest_pool(const pgpsLoad *load, double target_ms, int max_pool)
 {
-	double		a = load->rate * load->hold_s;
-	int			from = Max(1, (int) floor(a) + 1);
-
-	for (int c = from; c <= max_pool; c++)
+	for (int c = pgps_pool_keeping_up(load, max_pool); c <= max_pool; c++)
 	{
 		pgpsWait	w;
 
+		CHECK_FOR_INTERRUPTS();
 		pgps_predict_wait(load, c, &w);
 		if (w.wait_p99_ms <= target_ms)
 			return c;
 	}
 	return -1;
+}
+
+/* The smallest pool that keeps up with the load, at most max_pool */
+int
+pgps_pool_keeping_up(const pgpsLoad *load, int max_pool)
+{
+	double		a = load->rate * load->hold_s;
+
+	if (!(a < max_pool))
+		return max_pool;
+	return Max(1, (int) floor(a) + 1);
 }

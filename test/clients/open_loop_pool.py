@@ -9,8 +9,8 @@ hold their connections alike.  At the end it prints its own truth as one
 JSON line: the requests, and psycopg_pool's own figures of the waits
 (requests_num, requests_queued, requests_wait_ms: the share of requests
 that waited and their mean wait over every request), with the p95 and
-p99 of the waits and the mean time a connection was held, as the client
-timed them.
+p99 of the waits, the mean time a connection was held and the squared
+coefficient of variation of those times, as the client timed them.
 
     python3 open_loop_pool.py DSN --app NAME --pool 4 --rate 50 --hold-ms 40
         --seconds 30 [--seed 1] [--random-arrivals]
@@ -111,5 +111,6 @@ print(json.dumps({
     "wait_p95_ms": percentile(0.95),
     "wait_p99_ms": percentile(0.99),
     "hold_avg_ms": 1000 * sum(holds) / n if n else None,
+    "hold_scv": (sum(h * h for h in holds) / n) / (sum(holds) / n) ** 2 - 1 if n else None,
     "errors": errors[:5],
 }))

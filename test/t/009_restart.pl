@@ -149,12 +149,12 @@ $mon->quit;
 
 # --- files of pgpool_stats 1.3 (format 5), 1.2 (format 4), 1.1 (format 3) --
 # The same statistics rewritten as 1.3 wrote them: 1.4 added the
-# transactions' time (two 8-byte figures) at the end of each entry, and
+# transactions' time (three 8-byte figures) at the end of each entry, and
 # nothing else; then as 1.2 wrote them: 1.3 added the usage (seven 8-byte
 # figures) at the end of each entry, and nothing else; then as 1.1 wrote
 # them: 1.2 added two 8-byte figures at the end of each entry's activity
 # (lent_samples, pooled_samples), and nothing else.
-my $timed_size = 16;
+my $timed_size = 24;
 my $usage_size = 56;
 my $added = 16;
 

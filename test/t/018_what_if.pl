@@ -22,7 +22,7 @@ use Time::HiRes qw(usleep);
 
 my $python = '/usr/bin/python3';
 my $client = "$FindBin::RealBin/../clients/open_loop_pool.py";
-my $seconds = 20;
+my $seconds = 30;
 my $rate = 50;
 my $requests = $seconds * $rate;
 my @sizes = (3, 4, 5);
@@ -81,12 +81,13 @@ sub run_case
 	my %predicted;
 	for my $row (split /\n/, $mon->query_safe(qq{
 		SELECT pool_size, wait_share, wait_avg_ms, wait_p99_ms, smallest_pool_size,
-			   transactions_per_sec, hold_avg_ms, arrival_burstiness
+			   transactions_per_sec, hold_avg_ms, arrival_burstiness, hold_variability
 		  FROM pgpool_stats_what_if('$app', 3, 6, wait_target_ms => $target_ms)}))
 	{
 		my @f = split /\|/, $row;
 		$predicted{ $f[0] } = { share => $f[1], avg => $f[2], p99 => $f[3],
-			smallest => $f[4], rate => $f[5], hold => $f[6], burstiness => $f[7] };
+			smallest => $f[4], rate => $f[5], hold => $f[6], burstiness => $f[7],
+			variability => $f[8] };
 	}
 	my $measuring = finish_client($big);
 	is($measuring->{requests_num}, $requests, "$case: $requests requests");
@@ -100,6 +101,9 @@ sub run_case
 	cmp_ok(abs($p->{hold} - $measuring->{hold_avg_ms}), '<', 0.05 * $measuring->{hold_avg_ms},
 		"$case: the time a transaction held its connection ($p->{hold} ms) is the client's ("
 		  . sprintf('%.2f', $measuring->{hold_avg_ms}) . ' ms)');
+	cmp_ok(abs($p->{variability} - $measuring->{hold_scv}), '<', 0.15,
+		"$case: so is the spread of those times ($p->{variability}, the client's "
+		  . sprintf('%.2f', $measuring->{hold_scv}) . ')');
 	cmp_ok($p->{burstiness}, '<', 0.5,
 		"$case: arrivals on a schedule are smoother than random ones ($p->{burstiness})");
 
