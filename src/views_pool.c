@@ -544,14 +544,17 @@ PGPS_ENTRY_POINT(pgpool_stats_what_if_keys, what_if, 1_4)
 
 
 #define PREDICT_COLS		5
-/* the most spread of holds predict_wait() takes: a squared coefficient of
- * variation of 100 (a few transactions a hundred times the others') */
+/*
+ * The most spread of holds predict_wait() takes: a squared coefficient of
+ * variation of 100 (a few transactions a hundred times the others')
+ */
 #define PGPS_MAX_HOLD_SCV	100
 
 /*
  * pgpool_stats_predict_wait(transactions_per_sec, hold_avg_ms, pool_size,
- * arrival_burstiness, hold_variability): the wait model alone, for given figures (a load
- * measured elsewhere, or planned), as advise() is the rules alone.
+ * arrival_burstiness, hold_variability): the wait model alone, for given
+ * figures (a load measured elsewhere, or planned), as advise() is the
+ * rules alone.
  */
 static Datum
 predict_wait(FunctionCallInfo fcinfo, int api)
@@ -583,7 +586,7 @@ predict_wait(FunctionCallInfo fcinfo, int api)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("arrival_burstiness must be between 0 and %g, not %g",
 						1 / PGPS_SHAPE_MIN, burstiness),
-				 errhint("0 is arrivals at a fixed pace, 1 random ones (Poisson), more burstier.")));
+				 errhint("0 is arrivals at a fixed pace, 1 random ones (Poisson), more bursts.")));
 	if (!(variability >= 0 && variability <= PGPS_MAX_HOLD_SCV))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

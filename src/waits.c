@@ -8,9 +8,9 @@
  *
  * An instance's pool is a queue with N servers.  The server measures, per
  * key, the rate of transactions (exact counts over the window), the mean
- * number of busy connections (sampled), hence by Little's law the mean
- * time a transaction holds its connection, and the variance of the busy
- * count, which tells how regular the arrivals are.
+ * time a transaction holds its connection and how spread those times are
+ * (each transaction timed with its end), and the mean and variance of the
+ * sampled busy count, which tell how regular the arrivals are.
  *
  * The model (the README's "What a pool of N would do" has the evidence):
  *
