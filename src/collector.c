@@ -621,8 +621,13 @@ pgps_collector_main(Datum main_arg)
 	loop_context = AllocSetContextCreate(TopMemoryContext,
 										 "pgpool_stats collector",
 										 ALLOCSET_SMALL_SIZES);
+	/*
+	 * The first sample at once: it opens the first history bucket, which
+	 * counts connections from then on (the sessions the server's first
+	 * moments saw must not miss it)
+	 */
 	slot_start = GetCurrentTimestamp();
-	next_sample = sample_time(slot_start);
+	next_sample = slot_start;
 
 	for (;;)
 	{
@@ -637,7 +642,7 @@ pgps_collector_main(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 			pgps_worker_publish(MyProcPid, pgps_sample_interval_ms);
 			slot_start = GetCurrentTimestamp();
-			next_sample = sample_time(slot_start);
+			next_sample = slot_start;
 		}
 
 		now = GetCurrentTimestamp();
