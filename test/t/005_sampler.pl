@@ -118,6 +118,11 @@ ok($node->log_contains('pgpool_stats collector stopping on SIGTERM from process 
 # A clean shutdown ends the worker quietly: no FATAL for FATAL-based
 # alerting to flag, and a clean exit (0) in the postmaster's accounts.
 $mon->quit;
+# the monitor's backend gone first (a busy machine lets it linger, and a
+# fast stop would end it with a FATAL of its own)
+$node->poll_query_until('postgres',
+	q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'monitor'})
+  or die 'the monitor session did not end';
 my $log_offset = -s $node->logfile;
 $node->stop('fast');
 my $shutdown_log = PostgreSQL::Test::Utils::slurp_file($node->logfile, $log_offset);
