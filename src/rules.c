@@ -453,9 +453,10 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
  * Add one application to the server's figures: its open connections, and,
  * once it has a verdict, its recommended pools and the connections it
  * typically keeps idle (open beyond its 95th percentile of busy ones).  An
- * application with no demand, no connection open now and none busy in its
- * window (a one-off script that has gone, a key of failed logins), needs no
- * pool: it adds nothing to the recommended total.
+ * application with no connection open now that made at most one in its
+ * window (a one-off script that has gone, however long its query ran) or was
+ * never busy in it (a key of failed logins) holds no pool: it adds nothing
+ * to the recommended total.
  */
 void
 pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
@@ -466,7 +467,8 @@ pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
 	/* its server connections are the pooler's, counted once, with it */
 	if (advice->verdict == PGPS_INSUFFICIENT_DATA || d->behind_pooler)
 		return;
-	if (open_connections == 0 && d->busy_p99 <= 0 && d->busy_burst <= 0)
+	if (open_connections == 0 &&
+		(d->connections <= 1 || (d->busy_p99 <= 0 && d->busy_burst <= 0)))
 		return;
 	if (advice->verdict == PGPS_UNDERSIZED && d->saturated_instances < clients)
 		s->recommended_total += (int64) advice->pool_size * Max(d->saturated_instances, 1) +

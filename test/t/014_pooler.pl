@@ -148,14 +148,25 @@ else
 		"its pool ($p->{pool}) serves its busy p99 ($p->{busy_p99}) with 20% headroom, and its bursts ($p->{busy_burst})");
 }
 
-# The server counts the pooler once: the applications behind it add nothing
-# (both are read in one statement, but samples go on meanwhile: poll)
+# The server counts the pooler once: the applications behind it add nothing,
+# nor do those that have gone after one connection (this script's set-up
+# sessions) or were never busy (both are read in one statement, but samples
+# go on meanwhile: poll)
 ok(poll_bg($mon, q{
-	SELECT s.recommended_total = (SELECT sum(recommended_pool_size * clients)
-	         FROM pgpool_stats_recommendations
-	        WHERE NOT behind_pooler AND verdict <> 'insufficient_data')
+	SELECT s.recommended_total = (SELECT sum(r.recommended_pool_size * r.clients)
+	         FROM pgpool_stats_recommendations r
+	        WHERE NOT r.behind_pooler AND r.verdict <> 'insufficient_data'
+	          AND (r.open_connections > 0
+	               OR ((r.busy_p99 > 0 OR r.busy_burst > 0)
+	                   AND (SELECT sum(c.connections) FROM pgpool_stats_connections c
+	                         WHERE (c.dbid, c.userid, c.application_name)
+	                               = (r.dbid, r.userid, r.application_name)) > 1)))
 	  FROM pgpool_stats_server s}, 't'),
-	"the server's recommended total is the pooler's and the direct applications', once");
+	"the server's recommended total is the pooler's and the direct applications', once")
+  or diag($mon->query_safe(q{
+	SELECT string_agg(application_name || ' ' || verdict || ' ' || recommended_pool_size || ' '
+					  || busy_p99 || ' ' || busy_burst || ' ' || open_connections, E'\n')
+	  FROM pgpool_stats_recommendations}));
 
 # --- the sum: one sample, two transactions held open through the pooler ---
 sub hold_tx

@@ -23,9 +23,11 @@ $node->safe_psql('postgres',
 my $mon = bg_session($node, 'monitor');
 my $keys = 'SELECT count(*) FROM pgpool_stats_connections';
 
-# Eight real applications, each connected once and gone.
+# Eight real applications, each connected once and gone; the first ran a
+# query long enough to be seen busy in samples, a one-off all the same.
 my @real = map { "real$_" } 1 .. 8;
-run_psql($node, "dbname=postgres application_name=$_", 'SELECT 1') for @real;
+run_psql($node, "dbname=postgres application_name=$_",
+	$_ eq 'real1' ? 'SELECT pg_sleep(0.2)' : 'SELECT 1') for @real;
 is($mon->query_safe($keys), '10', 'eight applications, the monitor and the set-up: ten keys');
 
 # A role that does not exist passes trust (or peer, ident...) and then
@@ -71,15 +73,22 @@ is( $mon->query_safe(q{
 
 # With enough samples for verdicts, the one-off applications and the
 # failures need no pool: the recommended total is the monitor's alone (the
-# only application with a connection open).
+# only application with a connection open), though real1 was busy.
 ok( poll_bg($mon, q{
 	SELECT bool_and(verdict <> 'insufficient_data') FROM pgpool_stats_recommendations}, 't'),
 	'every application has a verdict');
 is( $mon->query_safe(q{
+	SELECT busy_burst >= 1 FROM pgpool_stats_recommendations WHERE application_name = 'real1'}),
+	't', 'the one-off real1 was seen busy');
+is( $mon->query_safe(q{
 	SELECT (s.recommended_total = r.recommended_pool_size) || '|' || s.verdict
 	  FROM pgpool_stats_server s, pgpool_stats_recommendations r
 	 WHERE r.application_name = 'monitor'}),
-	'true|ok', 'applications with no demand add nothing: the total is the monitor\'s pool');
+	'true|ok', 'applications with no demand add nothing: the total is the monitor\'s pool')
+  or diag($mon->query_safe(q{
+	SELECT string_agg(application_name || ' ' || verdict || ' ' || recommended_pool_size || ' '
+					  || busy_p99 || ' ' || busy_burst || ' ' || open_connections, E'\n')
+	  FROM pgpool_stats_recommendations}));
 
 # A table full of keys with open connections: sessions beyond it get no key,
 # and still count in the server's row and in a sample.
