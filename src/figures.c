@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "pgpool_stats.h"
+#include "rules.h"
 
 /*
  * Samples in a key's window: every sample taken since the window began,
@@ -120,4 +121,51 @@ pgps_reuse_share(int64 transactions, int64 connections)
 	if (transactions <= 0)
 		return -1;
 	return Max(0.0, 1.0 - (double) connections / (double) transactions);
+}
+
+/* What the wait model needs of one entry; under its spinlock */
+void
+pgps_load_copy(pgpsLoadCopy *dst, const pgpsChurn *churn,
+			   const pgpsUsage *usage, const pgpsActivity *activity)
+{
+	dst->first_seen = churn->first_seen;
+	dst->transactions = usage->transactions;
+	dst->timed_transactions = usage->timed_transactions;
+	dst->xact_time_us = usage->xact_time_us;
+	dst->xact_time_sq = usage->xact_time_sq;
+	dst->window_start_no = activity->window_start_no;
+	dst->nonzero_samples = activity->nonzero_samples;
+	dst->saturated_samples = activity->saturated_samples;
+	dst->sum_busy = activity->sum_busy;
+	memcpy(dst->hist_busy, activity->hist_busy, sizeof(dst->hist_busy));
+}
+
+/*
+ * The wait model's inputs of one key over its window, from the first event
+ * (or the reset) to the last sample: its transactions and their time, and
+ * the busy count's mean and dispersion
+ */
+void
+pgps_load_facts(const pgpsLoadCopy *c, int64 samples_taken,
+				TimestampTz last_sample, pgpsLoadFacts *f)
+{
+	int64		samples = pgps_window_samples(c->window_start_no, samples_taken);
+	double		mean;
+	double		variance;
+
+	memset(f, 0, sizeof(*f));
+	f->transactions = c->transactions;
+	f->timed_transactions = c->timed_transactions;
+	f->xact_time_us = c->xact_time_us;
+	f->xact_time_sq = c->xact_time_sq;
+	f->span_s = Max((double) (last_sample - c->first_seen) / USECS_PER_SEC, 0);
+	f->samples = samples;
+	f->busy_avg = samples > 0 ? (double) c->sum_busy / samples : 0;
+	pgps_hist_moments32(c->hist_busy, PGPS_COUNT_SUB_BITS, PGPS_COUNT_MAX_MSB,
+						(uint64) pgps_zero_samples(samples, c->nonzero_samples),
+						&mean, &variance);
+	f->busy_dispersion = mean > 0 ? variance / mean : 0;
+	f->saturated = pgps_instance_saturated(c->saturated_samples,
+										   c->nonzero_samples);
+	f->sample_interval_s = pgps_sample_interval_ms / 1000.0;
 }

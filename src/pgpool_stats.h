@@ -203,6 +203,24 @@ typedef struct pgpsBucketPart
 } pgpsBucketPart;
 
 /*
+ * What the wait model needs of one key, copied from its entry
+ * (pgps_load_copy); rules.h's pgps_load_facts makes the model's inputs of it
+ */
+typedef struct pgpsLoadCopy
+{
+	TimestampTz first_seen;		/* the churn's: the first event, or reset */
+	int64		transactions;
+	int64		timed_transactions;
+	int64		xact_time_us;
+	double		xact_time_sq;
+	int64		window_start_no;
+	int64		nonzero_samples;
+	int64		saturated_samples;
+	int64		sum_busy;
+	uint32		hist_busy[PGPS_COUNT_BUCKETS];
+} pgpsLoadCopy;
+
+/*
  * The global statistics, under the shared state's mutex (shmem.c): copied
  * whole by pgps_stats_copy() and written whole to the statistics file, so
  * changing it bumps PGPS_DUMP_FORMAT.
@@ -337,6 +355,11 @@ extern void pgps_hist_moments32(const uint32 *hist, int sub_bits, int max_msb,
 
 /* figures.c: figures derived from the counters, for views and rules alike */
 extern int64 pgps_window_samples(int64 window_start_no, int64 samples_taken);
+extern void pgps_load_copy(pgpsLoadCopy *dst, const pgpsChurn *churn,
+						   const pgpsUsage *usage, const pgpsActivity *activity);
+struct pgpsLoadFacts;			/* rules.h */
+extern void pgps_load_facts(const pgpsLoadCopy *c, int64 samples_taken,
+							TimestampTz last_sample, struct pgpsLoadFacts *f);
 extern double pgps_rate_seconds(TimestampTz first_seen, TimestampTz last_seen,
 								int64 open_connections, TimestampTz now);
 extern double pgps_lifetime_ms(const uint64 *hist, uint64 max_us,

@@ -173,6 +173,28 @@ typedef struct pgpsLoad
 	double		shape;
 } pgpsLoad;
 
+/*
+ * What the server measured of one instance over a span, to fit its load to
+ * (pgps_fit_load): its transactions, their counted time, and the sampled
+ * busy count
+ */
+typedef struct pgpsLoadFacts
+{
+	int64		transactions;
+	int64		timed_transactions; /* those whose time is counted */
+	int64		xact_time_us;	/* their time */
+	double		xact_time_sq;	/* its sum of squares, in ms^2 */
+	double		span_s;			/* from the first event to the last sample */
+	int64		samples;		/* taken in the span */
+	double		busy_avg;		/* busy connections per sample */
+	double		busy_dispersion;	/* the busy count's variance / mean */
+	bool		saturated;		/* every connection busy in most samples */
+	double		sample_interval_s;
+} pgpsLoadFacts;
+
+/* timed transactions before their times' spread is taken as measured */
+#define PGPS_MIN_TIMED			30
+
 /* the burstiest arrivals the model takes: gaps of gamma shape 0.05 */
 #define PGPS_SHAPE_MIN			0.05
 
@@ -208,5 +230,7 @@ extern void pgps_predict_wait(const pgpsLoad *load, int pool_size,
 extern int	pgps_smallest_pool(const pgpsLoad *load, double target_ms,
 							   int max_pool);
 extern int	pgps_pool_keeping_up(const pgpsLoad *load, int max_pool);
+extern bool pgps_fit_load(const pgpsLoadFacts *f, double rate_factor,
+						  pgpsLoad *load);
 
 #endif							/* PGPS_RULES_H */

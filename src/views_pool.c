@@ -255,8 +255,6 @@ pool_check(FunctionCallInfo fcinfo, int api)
 PGPS_ENTRY_POINT(pgpool_stats_pool_check_keys, pool_check, 1_3)
 
 #define WHAT_IF_COLS		21
-/* timed transactions before their times' spread is taken as measured */
-#define PGPS_MIN_TIMED		30
 /* the most pool sizes one call predicts, per instance */
 #define WHAT_IF_MAX_SIZES	10000
 /* the most times the measured rate a prediction may be asked for */
@@ -266,17 +264,8 @@ PGPS_ENTRY_POINT(pgpool_stats_pool_check_keys, pool_check, 1_3)
 typedef struct WhatIfCopy
 {
 	pgpsKey		key;
-	TimestampTz first_seen;
 	int64		connections;
-	int64		transactions;
-	int64		timed_transactions;
-	int64		xact_time_us;
-	double		xact_time_sq;
-	int64		window_start_no;
-	int64		nonzero_samples;
-	int64		saturated_samples;
-	int64		sum_busy;
-	uint32		hist_busy[PGPS_COUNT_BUCKETS];
+	pgpsLoadCopy load;
 } WhatIfCopy;
 
 typedef struct WhatIf
@@ -295,94 +284,8 @@ copy_what_if(void *dst, const pgpsEntry *entry)
 	WhatIfCopy *c = (WhatIfCopy *) dst;
 
 	c->key = entry->key;
-	c->first_seen = entry->churn.first_seen;
 	c->connections = entry->churn.connections;
-	c->transactions = entry->usage.transactions;
-	c->timed_transactions = entry->usage.timed_transactions;
-	c->xact_time_us = entry->usage.xact_time_us;
-	c->xact_time_sq = entry->usage.xact_time_sq;
-	c->window_start_no = entry->activity.window_start_no;
-	c->nonzero_samples = entry->activity.nonzero_samples;
-	c->saturated_samples = entry->activity.saturated_samples;
-	c->sum_busy = entry->activity.sum_busy;
-	memcpy(c->hist_busy, entry->activity.hist_busy, sizeof(c->hist_busy));
-}
-
-/*
- * A key's load on its pool over its window, from the first event (or the
- * reset) to the last sample: the rate of its transactions (times
- * rate_factor: more, or fewer, of the same transactions) and the mean time
- * each held its connection (their counted time; with none counted, by
- * Little's law from the sampled busy connections) once it has a
- * transaction; and the gaps' shape, fitted to the busy count's dispersion.
- * False if there is too little to fit that to (fewer than
- * PGPS_INSTANCE_SAMPLES samples, or no busy connection seen): no
- * prediction.  The figures it fits from are returned too, for the row.
- */
-static bool
-key_load(const WhatIfCopy *c, const pgpsGlobalStats *stats, double rate_factor,
-		 pgpsLoad *load, double *span_s, double *busy_avg, double *dispersion)
-{
-	int64		samples = pgps_window_samples(c->window_start_no,
-											  stats->samples_taken);
-	uint64		zeros = (uint64) pgps_zero_samples(samples, c->nonzero_samples);
-	double		mean;
-	double		variance;
-
-	memset(load, 0, sizeof(*load));
-	*span_s = Max((double) (stats->last_sample - c->first_seen) / USECS_PER_SEC, 0);
-	*busy_avg = samples > 0 ? (double) c->sum_busy / samples : 0;
-	pgps_hist_moments32(c->hist_busy, PGPS_COUNT_SUB_BITS, PGPS_COUNT_MAX_MSB,
-						zeros, &mean, &variance);
-	*dispersion = mean > 0 ? variance / mean : 0;
-	if (c->transactions <= 0 || *span_s <= 0)
-		return false;
-	load->rate = c->transactions / *span_s;
-	load->hold_scv = 1;
-	if (c->timed_transactions > 0)
-	{
-		double		mean_ms = (double) c->xact_time_us / 1000 / c->timed_transactions;
-
-		load->hold_s = mean_ms / 1000;
-		/* how alike they are, once there are a few: E[T^2] / E[T]^2 - 1 */
-		if (c->timed_transactions >= PGPS_MIN_TIMED && mean_ms > 0)
-			load->hold_scv = Max(c->xact_time_sq / c->timed_transactions /
-								 (mean_ms * mean_ms) - 1, 0);
-	}
-	else
-		load->hold_s = *busy_avg / load->rate;
-	/* more (or fewer) of the same transactions, arriving alike */
-	load->rate *= rate_factor;
-	if (samples < PGPS_INSTANCE_SAMPLES || *busy_avg <= 0 || load->hold_s <= 0)
-		return false;
-	load->shape = pgps_arrival_shape(*busy_avg, *dispersion);
-
-	/*
-	 * Smoother than random arrivals only where the samples show it: a
-	 * dispersion below Poisson's 1 by more than twice its standard error,
-	 * sqrt((2 + 1/a) / n) for n independent samples (samples closer than
-	 * two holds are not).  Else sampling noise would decide, on the rosy
-	 * side: random arrivals are assumed.
-	 */
-	if (load->shape > 1)
-	{
-		double		apart_s = pgps_sample_interval_ms / 1000.0;
-		double		independent = samples * Min(1.0, apart_s / (2 * load->hold_s));
-		double		error = sqrt((2 + 1 / *busy_avg) / Max(independent, 1));
-
-		if (1 - *dispersion < 2 * error)
-			load->shape = 1;
-	}
-
-	/*
-	 * Every connection busy in most samples: either no pool (a connection
-	 * per transaction) or one that ran out, whose busy count the pool cut
-	 * short.  Its dispersion understates the arrivals' irregularity: no
-	 * smoother than Poisson is assumed.
-	 */
-	if (pgps_instance_saturated(c->saturated_samples, c->nonzero_samples))
-		load->shape = Min(load->shape, 1.0);
-	return true;
+	pgps_load_copy(&c->load, &entry->churn, &entry->usage, &entry->activity);
 }
 
 /* One instance's rows, one per pool size, if the key is the application's */
@@ -391,10 +294,8 @@ what_if_emit(const void *copy, void *arg)
 {
 	const WhatIfCopy *c = (const WhatIfCopy *) copy;
 	WhatIf	   *wi = (WhatIf *) arg;
+	pgpsLoadFacts facts;
 	pgpsLoad	load;
-	double		span_s;
-	double		busy_avg;
-	double		dispersion;
 	bool		fitted;
 	bool		sees;
 	int			smallest = -1;
@@ -404,11 +305,12 @@ what_if_emit(const void *copy, void *arg)
 	if (strcmp(c->key.appname, wi->rows.appname) != 0)
 		return;
 	/* a key that never connected (only failed) has no pool */
-	if (c->connections == 0 && c->nonzero_samples == 0)
+	if (c->connections == 0 && c->load.nonzero_samples == 0)
 		return;
 
-	fitted = key_load(c, &wi->rows.stats, wi->rate_factor, &load, &span_s,
-					  &busy_avg, &dispersion);
+	pgps_load_facts(&c->load, wi->rows.stats.samples_taken,
+					wi->rows.stats.last_sample, &facts);
+	fitted = pgps_fit_load(&facts, wi->rate_factor, &load);
 	/* another role's instance: one row, its names, never a figure */
 	sees = pgps_sees_row(wi->rows.see_all, c->key.userid);
 	fitted = fitted && sees;
@@ -443,16 +345,16 @@ what_if_emit(const void *copy, void *arg)
 		values[i++] = CStringGetTextDatum(c->key.appname);
 		values[i] = pgps_addr_datum(&c->key.addr, &nulls[i]);
 		i++;
-		values[i++] = Float8GetDatum(span_s);
-		values[i++] = Int64GetDatum(c->transactions);
+		values[i++] = Float8GetDatum(facts.span_s);
+		values[i++] = Int64GetDatum(c->load.transactions);
 		values[i] = Float8GetDatum(load.rate);
 		nulls[i++] = load.rate <= 0;
 		values[i] = Float8GetDatum(1000 * load.hold_s);
 		nulls[i++] = load.hold_s <= 0;
 		values[i] = Float8GetDatum(load.hold_scv);
 		nulls[i++] = load.hold_s <= 0;
-		values[i++] = Float8GetDatum(busy_avg);
-		values[i++] = Float8GetDatum(dispersion);
+		values[i++] = Float8GetDatum(facts.busy_avg);
+		values[i++] = Float8GetDatum(facts.busy_dispersion);
 		values[i] = Float8GetDatum(fitted && !isinf(load.shape) ? 1 / load.shape : 0);
 		nulls[i++] = !fitted;
 		values[i] = Int32GetDatum(size);

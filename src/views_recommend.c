@@ -63,9 +63,6 @@ typedef struct KeyPart
 	int32		open_connections;
 	int32		peak_active;
 	int32		peak_total;
-	int64		window_start_no;
-	int64		nonzero_samples;
-	int64		saturated_samples;
 	int64		long_iit_samples;
 	int64		longest_iit_us;
 	int64		connections;
@@ -73,11 +70,12 @@ typedef struct KeyPart
 	uint64		session_total_us;
 	uint64		session_max_us;
 	uint64		setup_total_us;
-	TimestampTz first_seen;
 	TimestampTz last_seen;
-	uint32		hist_busy[PGPS_COUNT_BUCKETS];
 	uint32		hist_total[PGPS_COUNT_BUCKETS];
 	uint32		session_hist[PGPS_HIST_BUCKETS];
+	pgpsLoadCopy load;			/* its window's start, its busy samples and
+								 * its transactions: for the rules, and the
+								 * wait model */
 } KeyPart;
 
 typedef struct App
@@ -140,9 +138,6 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 	k->open_connections = c->open_connections;
 	k->peak_active = a->peak_active;
 	k->peak_total = a->peak_total;
-	k->window_start_no = a->window_start_no;
-	k->nonzero_samples = a->nonzero_samples;
-	k->saturated_samples = a->saturated_samples;
 	k->long_iit_samples = a->long_iit_samples;
 	k->longest_iit_us = a->longest_iit_us;
 	k->connections = c->connections;
@@ -150,9 +145,8 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 	k->session_total_us = c->session_total_us;
 	k->session_max_us = c->session_max_us;
 	k->setup_total_us = c->setup_total_us;
-	k->first_seen = c->first_seen;
 	k->last_seen = entry->last_seen;
-	memcpy(k->hist_busy, a->hist_busy, sizeof(k->hist_busy));
+	pgps_load_copy(&k->load, c, &entry->usage, a);
 	memcpy(k->hist_total, a->hist_total, sizeof(k->hist_total));
 	memcpy(k->session_hist, c->session_hist, sizeof(k->session_hist));
 }
@@ -161,7 +155,7 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 static void
 add_key(App *app, const KeyPart *k, int64 samples_taken)
 {
-	int64		samples = pgps_window_samples(k->window_start_no, samples_taken);
+	int64		samples = pgps_window_samples(k->load.window_start_no, samples_taken);
 	int			b;
 
 	app->clients++;
@@ -171,13 +165,13 @@ add_key(App *app, const KeyPart *k, int64 samples_taken)
 	app->peak_total = Max(app->peak_total, k->peak_total);
 	app->samples = Max(app->samples, samples);
 	app->instance_samples += samples;
-	app->nonzero_samples += k->nonzero_samples;
-	if (k->nonzero_samples >= PGPS_INSTANCE_SAMPLES)
+	app->nonzero_samples += k->load.nonzero_samples;
+	if (k->load.nonzero_samples >= PGPS_INSTANCE_SAMPLES)
 	{
 		/* each instance (client address) is judged on its own */
-		double		share = (double) k->saturated_samples / k->nonzero_samples;
+		double		share = (double) k->load.saturated_samples / k->load.nonzero_samples;
 
-		if (pgps_instance_saturated(k->saturated_samples, k->nonzero_samples))
+		if (pgps_instance_saturated(k->load.saturated_samples, k->load.nonzero_samples))
 			app->saturated_instances++;
 		if (share > app->saturated_share)
 		{
@@ -191,7 +185,7 @@ add_key(App *app, const KeyPart *k, int64 samples_taken)
 	app->longest_iit_us = Max(app->longest_iit_us, k->longest_iit_us);
 	for (b = 0; b < PGPS_COUNT_BUCKETS; b++)
 	{
-		app->hist_busy[b] += k->hist_busy[b];
+		app->hist_busy[b] += k->load.hist_busy[b];
 		app->hist_total[b] += k->hist_total[b];
 	}
 	app->connections += k->connections;
@@ -199,8 +193,8 @@ add_key(App *app, const KeyPart *k, int64 samples_taken)
 	app->session_total_us += k->session_total_us;
 	app->session_max_us = Max(app->session_max_us, k->session_max_us);
 	app->setup_total_us += k->setup_total_us;
-	if (app->first_seen == 0 || k->first_seen < app->first_seen)
-		app->first_seen = k->first_seen;
+	if (app->first_seen == 0 || k->load.first_seen < app->first_seen)
+		app->first_seen = k->load.first_seen;
 	app->last_seen = Max(app->last_seen, k->last_seen);
 	for (b = 0; b < PGPS_HIST_BUCKETS; b++)
 		app->session_hist[b] += k->session_hist[b];

@@ -274,3 +274,67 @@ pgps_pool_keeping_up(const pgpsLoad *load, int max_pool)
 		return max_pool;
 	return Max(1, (int) floor(a) + 1);
 }
+
+/*
+ * An instance's load from what was measured over a span: the rate of its
+ * transactions (times rate_factor: more, or fewer, of the same
+ * transactions) and the mean time each held its connection (their counted
+ * time; with none counted, by Little's law from the sampled busy
+ * connections) once it has a transaction; and the gaps' shape, fitted to
+ * the busy count's dispersion.  False if there is too little to fit that to
+ * (fewer than PGPS_INSTANCE_SAMPLES samples, or no busy connection seen):
+ * no prediction, but the rate and hold are set where known.
+ */
+bool
+pgps_fit_load(const pgpsLoadFacts *f, double rate_factor, pgpsLoad *load)
+{
+	memset(load, 0, sizeof(*load));
+	if (f->transactions <= 0 || f->span_s <= 0)
+		return false;
+	load->rate = f->transactions / f->span_s;
+	load->hold_scv = 1;
+	if (f->timed_transactions > 0)
+	{
+		double		mean_ms = (double) f->xact_time_us / 1000 / f->timed_transactions;
+
+		load->hold_s = mean_ms / 1000;
+		/* how alike they are, once there are a few: E[T^2] / E[T]^2 - 1 */
+		if (f->timed_transactions >= PGPS_MIN_TIMED && mean_ms > 0)
+			load->hold_scv = Max(f->xact_time_sq / f->timed_transactions /
+								 (mean_ms * mean_ms) - 1, 0);
+	}
+	else
+		load->hold_s = f->busy_avg / load->rate;
+	/* more (or fewer) of the same transactions, arriving alike */
+	load->rate *= rate_factor;
+	if (f->samples < PGPS_INSTANCE_SAMPLES || f->busy_avg <= 0 || load->hold_s <= 0)
+		return false;
+	load->shape = pgps_arrival_shape(f->busy_avg, f->busy_dispersion);
+
+	/*
+	 * Smoother than random arrivals only where the samples show it: a
+	 * dispersion below Poisson's 1 by more than twice its standard error,
+	 * sqrt((2 + 1/a) / n) for n independent samples (samples closer than
+	 * two holds are not).  Else sampling noise would decide, on the rosy
+	 * side: random arrivals are assumed.
+	 */
+	if (load->shape > 1)
+	{
+		double		independent = f->samples * Min(1.0, f->sample_interval_s /
+												   (2 * load->hold_s));
+		double		error = sqrt((2 + 1 / f->busy_avg) / Max(independent, 1));
+
+		if (1 - f->busy_dispersion < 2 * error)
+			load->shape = 1;
+	}
+
+	/*
+	 * Every connection busy in most samples: either no pool (a connection
+	 * per transaction) or one that ran out, whose busy count the pool cut
+	 * short.  Its dispersion understates the arrivals' irregularity: no
+	 * smoother than Poisson is assumed.
+	 */
+	if (f->saturated)
+		load->shape = Min(load->shape, 1.0);
+	return true;
+}
