@@ -148,6 +148,26 @@ close_entry(pgpsEntry *entry, void *arg)
 	int64		disconnections;
 	bool		busy;
 
+	if (!cs->keep)
+	{
+		/*
+		 * No bucket was open (the first sample since a start or a reset):
+		 * the first bucket counts the connections made since each part
+		 * began, not only those after this sample.
+		 */
+		int64		base_connections;
+		int64		base_disconnections;
+
+		pgps_entry_lock(entry);
+		base_connections = p->base_connections;
+		base_disconnections = p->base_disconnections;
+		memset(p, 0, sizeof(pgpsBucketPart));
+		p->base_connections = base_connections;
+		p->base_disconnections = base_disconnections;
+		pgps_entry_unlock(entry);
+		return;
+	}
+
 	pgps_entry_lock(entry);
 	connections = entry->churn.connections - p->base_connections;
 	disconnections = entry->churn.disconnections - p->base_disconnections;
@@ -166,7 +186,7 @@ close_entry(pgpsEntry *entry, void *arg)
 	part_init(p, &entry->churn);
 	pgps_entry_unlock(entry);
 
-	if (!busy || !cs->keep)
+	if (!busy)
 		return;
 	if (cs->npending == cs->room)
 	{

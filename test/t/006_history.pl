@@ -135,6 +135,22 @@ $mon->query_safe(q{
 	SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 	 WHERE application_name = 'hist' AND state = 'active'});
 $_->quit for (@idle, $in_xact, @active, $idler);
+
+# Connections made after a reset and before the next sample are in the
+# first bucket: the worker samples once an hour now, the samples are taken
+# here.
+$mon->query_safe(q{ALTER SYSTEM SET pgpool_stats.sample_interval = '1h'});
+$mon->query_safe('SELECT pg_reload_conf()');
+my $quiet_from = $mon->query_safe('SELECT samples_taken FROM pgpool_stats_info');
+ok( poll_bg($mon, qq{SELECT samples_taken = $quiet_from FROM pgpool_stats_info, pg_sleep(0.2)}, 't'),
+	'the worker no longer samples every 50 ms');
+$mon->query_safe('SELECT pgpool_stats_reset()');
+run_psql($node, 'dbname=postgres application_name=early', 'SELECT 1') for 1 .. 3;
+ok( poll_bg($mon, q{
+	SELECT pgpool_stats_sample() >= 0,
+		   (SELECT sum(connections) || '|' || sum(disconnections) FROM pgpool_stats_history
+			 WHERE application_name = 'early')}, 't|3|3'),
+	'three connections before the first sample since the reset: in the first bucket');
 $mon->quit;
 $node->stop;
 done_testing();
