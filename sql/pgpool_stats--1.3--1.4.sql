@@ -4,7 +4,57 @@
 \echo Use "ALTER EXTENSION pgpool_stats UPDATE TO '1.4'" to load this file. \quit
 
 -- 1.4 adds what_if(): what pools of other sizes would make an application's
--- transactions wait, predicted from its measured load.
+-- transactions wait, predicted from its measured load; the recommendations
+-- use that prediction, and advise() takes the load.  A function's arguments
+-- cannot change in place, so advise() goes and comes back, with the
+-- privileges of a fresh install (EXECUTE for everyone).
+DROP FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision, bigint, integer, integer, double precision, integer, integer, integer, boolean);
+
+-- An application's rules over given figures: what-ifs, and tests of every boundary
+CREATE FUNCTION pgpool_stats_advise(
+    samples bigint,
+    connects_per_sec double precision DEFAULT 0,
+    session_p50_ms double precision DEFAULT NULL,
+    setup_share double precision DEFAULT NULL,
+    busy_p50 double precision DEFAULT 0,
+    busy_p95 double precision DEFAULT 0,
+    busy_p99 double precision DEFAULT 0,
+    open_p50 double precision DEFAULT 0,
+    saturated_share double precision DEFAULT 0,
+    idle_in_transaction_share double precision DEFAULT 0,
+    idle_in_transaction_max_s double precision DEFAULT 0,
+    headroom_pct double precision DEFAULT NULL,
+    short_session_ms double precision DEFAULT NULL,
+    instances integer DEFAULT 1,
+    saturated_instances integer DEFAULT NULL,
+    saturated_open_p50 double precision DEFAULT NULL,
+    spare_connections bigint DEFAULT NULL,
+    busy_burst double precision DEFAULT 0,
+    connections bigint DEFAULT NULL,
+    leaked_connections integer DEFAULT 0,
+    leaked_in_transaction integer DEFAULT 0,
+    leaked_idle_max_s double precision DEFAULT 0,
+    leak_open_before integer DEFAULT 0,
+    leak_open_now integer DEFAULT NULL,
+    pooled_apps integer DEFAULT 0,
+    behind_pooler boolean DEFAULT false,
+    transactions_per_sec double precision DEFAULT NULL,
+    hold_avg_ms double precision DEFAULT NULL,
+    hold_variability double precision DEFAULT 1,
+    arrival_burstiness double precision DEFAULT 1,
+    open_max integer DEFAULT NULL,
+    wait_target_ms double precision DEFAULT NULL,
+    OUT verdict text,
+    OUT recommended_pool_size integer,
+    OUT recommended_min_idle integer,
+    OUT reason text
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgpool_stats_advise_1_4'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision, bigint, integer, integer, double precision, integer, integer, integer, boolean, double precision, double precision, double precision, double precision, integer, double precision) IS
+    'an application''s pool-sizing rules over given figures: the verdict, pool, minimum idle and reason they give';
 
 -- What pools of other sizes would do, per instance (the C part; read it
 -- through pgpool_stats_what_if)

@@ -124,6 +124,56 @@ SELECT p99, (pgpool_stats_advise(600, busy_p99 => p99, open_p50 => 12)).reason
 SELECT verdict, recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p50 => 1, busy_p95 => 2, busy_p99 => 3, open_p50 => 4);
 
+-- the wait model: given an instance's load (100 transactions/s holding 30 ms
+-- each: 3 connections busy on average), the pool is the smallest whose p99
+-- wait is within the target, and the reason quotes the waits it predicts
+-- of that pool and of one less
+SELECT verdict, recommended_pool_size,
+       recommended_pool_size = (SELECT min(n) FROM generate_series(1, 50) n
+                                 WHERE (pgpool_stats_predict_wait(100, 30, n)).wait_p99_ms <= 10)
+         AS smallest_within_target,
+       reason
+  FROM pgpool_stats_advise(600, busy_p50 => 3, busy_p95 => 6, busy_p99 => 7, open_p50 => 8,
+                           transactions_per_sec => 100, hold_avg_ms => 30, wait_target_ms => 10);
+-- it only lowers the pool the busy connections ask for (p99 7 with 20%
+-- headroom: 9): a longer target makes do with fewer, more alike holds and
+-- smoother arrivals too, but burstier ones never ask for more than 9 (a
+-- client's bursts cannot outnumber its workers, which the model cannot see)
+SELECT target, var, burst,
+       (pgpool_stats_advise(600, busy_p99 => 7, open_p50 => 8, transactions_per_sec => 100,
+                            hold_avg_ms => 30, hold_variability => var,
+                            arrival_burstiness => burst, wait_target_ms => target)).recommended_pool_size
+  FROM (VALUES (10, 1, 1), (100, 1, 1), (0, 1, 1), (10, 0, 1), (10, 1, 0), (10, 4, 4)) v(target, var, burst);
+SELECT verdict, recommended_pool_size, reason
+  FROM pgpool_stats_advise(600, busy_p99 => 1, busy_burst => 10, open_p50 => 10,
+                           transactions_per_sec => 3.3, hold_avg_ms => 50, arrival_burstiness => 20);
+-- undersized: the model and the busy connections agree that more are needed
+-- than the most it opened, whose waits the model then predicts
+SELECT verdict, recommended_pool_size, reason
+  FROM pgpool_stats_advise(600, busy_p99 => 6, open_p50 => 6, open_max => 6,
+                           transactions_per_sec => 100, hold_avg_ms => 30, wait_target_ms => 10);
+SELECT reason
+  FROM pgpool_stats_advise(600, busy_p99 => 6, open_p50 => 6, open_max => 6, spare_connections => 0,
+                           transactions_per_sec => 100, hold_avg_ms => 30, wait_target_ms => 10);
+-- ... not once it opened that many (open_max is open_p50 unless given), nor
+-- when only the model asks for more (bursts of 4 need no more than 4)
+SELECT open_max, p99, (pgpool_stats_advise(600, busy_p99 => p99, open_p50 => 4, open_max => open_max,
+                                           transactions_per_sec => 100, hold_avg_ms => 30,
+                                           wait_target_ms => 10)).verdict
+  FROM (VALUES (6, 6), (7, 6), (4, 3.3)) v(open_max, p99);
+-- oversized: typical open more than twice the predicted pool, and 5 more
+SELECT verdict, recommended_pool_size, reason
+  FROM pgpool_stats_advise(600, busy_p50 => 3, busy_p95 => 6, busy_p99 => 7, open_p50 => 20,
+                           transactions_per_sec => 100, hold_avg_ms => 30, wait_target_ms => 10);
+-- a pool every instance needs, said per instance
+SELECT reason
+  FROM pgpool_stats_advise(600, busy_p99 => 1, open_p50 => 2, instances => 3,
+                           transactions_per_sec => 2, hold_avg_ms => 5, wait_target_ms => 10);
+-- a full pool's saturation still decides: its rate is what the pool let through
+SELECT verdict, recommended_pool_size
+  FROM pgpool_stats_advise(600, busy_p99 => 4, open_p50 => 4, saturated_share => 0.9,
+                           transactions_per_sec => 100, hold_avg_ms => 30);
+
 -- the words: one connection, figures per instance
 SELECT reason FROM pgpool_stats_advise(600, connects_per_sec => 5, session_p50_ms => 10);
 SELECT reason FROM pgpool_stats_advise(600, open_p50 => 1);
@@ -146,6 +196,12 @@ SELECT * FROM pgpool_stats_advise(600, instances => 0);
 SELECT * FROM pgpool_stats_advise(600, instances => 2, saturated_instances => 3);
 SELECT * FROM pgpool_stats_advise(600, spare_connections => -1);
 SELECT * FROM pgpool_stats_advise(600, busy_burst => -1);
+SELECT * FROM pgpool_stats_advise(600, transactions_per_sec => 100);
+SELECT * FROM pgpool_stats_advise(600, transactions_per_sec => 100, hold_avg_ms => 0);
+SELECT * FROM pgpool_stats_advise(600, transactions_per_sec => 100, hold_avg_ms => 30,
+                                  arrival_burstiness => 50);
+SELECT * FROM pgpool_stats_advise(600, transactions_per_sec => 100, hold_avg_ms => 30,
+                                  wait_target_ms => -1);
 -- the largest figures allowed still give a pool size
 SELECT recommended_pool_size FROM pgpool_stats_advise(600, busy_p99 => 262143, headroom_pct => 1000);
 

@@ -445,6 +445,12 @@ struct ReturnSetInfo;
 extern MemoryContext pgps_row_context(void);
 extern void pgps_put_row(struct ReturnSetInfo *rsinfo, MemoryContext row_context,
 						 Datum *values, bool *nulls);
+extern int	pgps_max_pool(void);
+
+/* views_pool.c */
+struct pgpsLoad;				/* rules.h */
+extern void pgps_load_arg(double rate, double hold_ms, double burstiness,
+						  double variability, struct pgpsLoad *load);
 
 /* conn_hooks.c */
 extern void pgps_install_conn_hooks(void);

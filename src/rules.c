@@ -12,8 +12,10 @@
  * the sampled distribution: the recommended pool serves its 99th
  * percentile with headroom, and its bursts
  * (the most busy connections seen in at least PGPS_BURST_SAMPLES samples),
- * however rare: a pool sized below a burst turns it into queueing.  Its
- * rules, first match wins:
+ * however rare: a pool sized below a burst turns it into queueing.  With a
+ * load for the wait model (waits.c), the pool is the smallest whose
+ * predicted p99 wait is within the target, when that is no more than the
+ * busy connections ask.  Its rules, first match wins:
  *
  *	 insufficient_data		fewer than PGPS_MIN_SAMPLES samples
  *	 leaking				in any one instance, at least
@@ -42,7 +44,10 @@
  *							PGPS_UNDERSIZED_STEP times over, within the
  *							server's free slots.  The server cannot see a
  *							client's queue: the reason says what was seen
- *							and where to look
+ *							and where to look.  Or, with the wait model,
+ *							the pool it gives is larger than the most
+ *							connections the instance ever opened: the
+ *							reason quotes the waits of both
  *	 oversized				median open connections more than
  *							PGPS_OVERSIZED_FACTOR times the recommended pool
  *							and at least PGPS_OVERSIZED_MIN_IDLE more
@@ -175,6 +180,101 @@ demand_pool_size(const pgpsDemand *d)
 	return needed_pool_size(d->busy_p99, d->busy_burst, d->headroom);
 }
 
+/*
+ * The smallest pool the wait model says keeps the p99 wait for a connection
+ * within the target, for the instance that needs the most; -1 without a
+ * prediction, or if no pool the server could hold does
+ */
+static int
+predicted_pool(const pgpsDemand *d)
+{
+	if (!d->predicted)
+		return -1;
+	return pgps_smallest_pool(&d->load, d->wait_target_ms, d->max_pool);
+}
+
+/* A share of transactions as a percentage for a sentence */
+static void
+share_words(double share, char *buf, size_t len)
+{
+	double		pct = 100.0 * share;
+
+	if (pct > 0 && pct < 0.1)
+		snprintf(buf, len, "under 0.1%%");
+	else
+		snprintf(buf, len, pct < 10 ? "%.1f%%" : "%.0f%%", pct);
+}
+
+/* A wait in ms for a sentence */
+static void
+ms_words(double ms, char *buf, size_t len)
+{
+	if (ms == 0)
+		snprintf(buf, len, "0 ms");
+	else
+		snprintf(buf, len, ms < 10 ? "%.1f ms" : "%.0f ms", ms);
+}
+
+/*
+ * What a pool of a given size would make the load wait, in words: in full
+ * ("a pool of 5 would make 0.4% of them wait, p99 3.0 ms"), or short, after
+ * a first ("a pool of 4, 9.1% and 18 ms")
+ */
+static void
+pool_wait_words(const pgpsDemand *d, int pool, bool full, char *buf,
+				size_t len)
+{
+	pgpsWait	w;
+	char		share[32];
+	char		p99[32];
+
+	pgps_predict_wait(&d->load, pool, &w);
+	if (isinf(w.wait_avg_ms))
+	{
+		snprintf(buf, len, "a pool of %d could not keep up", pool);
+		return;
+	}
+	share_words(w.wait_share, share, sizeof(share));
+	ms_words(w.wait_p99_ms, p99, sizeof(p99));
+	snprintf(buf, len,
+			 full ? "a pool of %d would make %s of them wait, p99 %s" :
+			 "a pool of %d, %s and %s", pool, share, p99);
+}
+
+/*
+ * The wait model's prediction for a reason: the load, what one pool would
+ * make it wait and what another would ("at 85.0 transactions/s of 12.0 ms
+ * each, a pool of 5 would make 0.4% of them wait, p99 3.0 ms; a pool of 4,
+ * 9.1% and 18 ms"); the target itself is the caller's to say
+ */
+static void
+predicted_waits(const pgpsDemand *d, int first, int second, char *buf,
+				size_t len)
+{
+	char		one[160];
+	char		two[160] = "";
+
+	pool_wait_words(d, first, true, one, sizeof(one));
+	if (second >= 1 && second != first)
+	{
+		two[0] = ';';
+		two[1] = ' ';
+		pool_wait_words(d, second, false, two + 2, sizeof(two) - 2);
+	}
+	snprintf(buf, len, "at %.1f transactions/s%s of %.1f ms each, %s%s",
+			 d->load.rate, per_instance(d), 1000 * d->load.hold_s, one, two);
+}
+
+/* The wait target for a sentence: "a p99 wait within 10 ms" */
+static void
+target_words(const pgpsDemand *d, char *buf, size_t len)
+{
+	char		ms[32];
+
+	ms_words(d->wait_target_ms, ms, sizeof(ms));
+	snprintf(buf, len, "a p99 wait within %s", ms);
+}
+
 /* Whether its bursts, not its p99, size the pool */
 static bool
 bursts_drive(const pgpsDemand *d)
@@ -281,7 +381,19 @@ reason_oversized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 	else
 		snprintf(busy, sizeof(busy), "at most %.0f %s busy", d->busy_p99,
 				 d->busy_p99 < 1.5 ? "is" : "are");
-	if (bursts_drive(d))
+	if (advice->predicted)
+	{
+		char		waits[400];
+		char		target[64];
+
+		predicted_waits(d, pool, pool - 1, waits, sizeof(waits));
+		target_words(d, target, sizeof(target));
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "keeps %.0f connections open%s but %s in 99%% of samples, so about %d sit idle; %s: a pool of %d would do, for %s",
+				 d->open_p50, per_instance(d), busy, idle_now, waits, pool,
+				 target);
+	}
+	else if (bursts_drive(d))
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "keeps %.0f connections open%s but %s in 99%% of samples and its bursts reach %d, so about %d sit idle: a pool of %d would do, bursts included",
 				 d->open_p50, per_instance(d), busy, ceil_int(d->busy_burst),
@@ -312,7 +424,18 @@ reason_ok(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 		/* connected less than half the time: no typical number open */
 		snprintf(busy, sizeof(busy), "at most %.0f %s%s busy", d->busy_p99,
 				 connections_word(d->busy_p99), per_instance(d));
-	if (bursts_drive(d))
+	if (advice->predicted)
+	{
+		char		waits[400];
+		char		target[64];
+
+		predicted_waits(d, pool, pool - 1, waits, sizeof(waits));
+		target_words(d, target, sizeof(target));
+		snprintf(advice->reason, sizeof(advice->reason),
+				 "%s in 99%% of samples; %s: a pool of %d fits, for %s", busy,
+				 waits, pool, target);
+	}
+	else if (bursts_drive(d))
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "%s in 99%% of samples, but its bursts reach %d: a pool of %d fits them",
 				 busy, ceil_int(d->busy_burst), pool);
@@ -373,14 +496,51 @@ reason_undersized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 }
 
 /*
+ * The reason of undersized by the wait model: the most connections the
+ * instance had open would make its transactions wait longer than the
+ * target, a pool of the size given would not
+ */
+static void
+reason_undersized_waits(const pgpsDemand *d, int pool, pgpsAdvice *advice)
+{
+	char		waits[400];
+	char		target[64];
+	char		room[160] = "";
+
+	predicted_waits(d, d->open_max, pool, waits, sizeof(waits));
+	target_words(d, target, sizeof(target));
+	if (d->spare_connections >= 0 &&
+		(double) (pool - d->open_max) * Max(d->instances, 1) > d->spare_connections)
+		snprintf(room, sizeof(room),
+				 " (the server has %.0f free connection %s for it: make room first, with smaller pools elsewhere or a server-side pooler)",
+				 d->spare_connections, d->spare_connections == 1 ? "slot" : "slots");
+	snprintf(advice->reason, sizeof(advice->reason),
+			 "at most %d %s open at once%s; %s: a pool of %d is too small for %s, use %d%s",
+			 d->open_max, connections_word(d->open_max), per_instance(d), waits,
+			 d->open_max, target, pool, room);
+}
+
+/*
  * The verdict on one application, with its reason.  Pure: reads only *d,
  * writes only *advice.
  */
 void
 pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 {
+	int			model = predicted_pool(d);
 	int			pool = demand_pool_size(d);
 
+	/*
+	 * The wait model only lowers the pool: it takes arrivals as
+	 * independent of the pool, but a client with a fixed number of workers
+	 * never has more transactions at once than workers, and a burst of n
+	 * never needs more than n connections, which an arrival process fitted
+	 * to its bursts cannot know.  The busy connections seen bound what the
+	 * model asks for; it says how much less would do.
+	 */
+	advice->predicted = model > 0 && model <= pool;
+	if (advice->predicted)
+		pool = model;
 	advice->pool_size = pool;
 	advice->min_idle = recommended_min_idle(d->busy_p50);
 
@@ -433,6 +593,15 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 	{
 		advice->verdict = PGPS_UNDERSIZED;
 		reason_undersized(d, pool, advice);
+	}
+	else if (advice->predicted && d->open_max >= 1 && d->open_max < pool)
+	{
+		/*
+		 * The model and the busy connections agree that more are needed
+		 * than the instance ever opened: its clients waited
+		 */
+		advice->verdict = PGPS_UNDERSIZED;
+		reason_undersized_waits(d, pool, advice);
 	}
 	else if (d->open_p50 > PGPS_OVERSIZED_FACTOR * pool &&
 			 d->open_p50 >= pool + PGPS_OVERSIZED_MIN_IDLE)

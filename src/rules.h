@@ -59,6 +59,21 @@ typedef enum pgpsVerdict
 	PGPS_OVER_COMMITTED
 } pgpsVerdict;
 
+/*
+ * An instance's load on its pool, for the wait model (waits.c): the rate of
+ * transactions, the mean time each holds its connection, and the shape of
+ * the gaps between arrivals (gamma: 1 Poisson, more smoother, less
+ * burstier, infinity regular)
+ */
+typedef struct pgpsLoad
+{
+	double		rate;			/* transactions a second */
+	double		hold_s;
+	double		hold_scv;		/* the holds' squared coefficient of
+								 * variation: 1 exponential, 0 all alike */
+	double		shape;
+} pgpsLoad;
+
 /* One application's statistics, per client instance where it matters */
 typedef struct pgpsDemand
 {
@@ -102,6 +117,13 @@ typedef struct pgpsDemand
 	double		headroom;		/* margin over demand, 0.2 = 20% */
 	double		short_session_ms;
 	double		idle_in_transaction_threshold_ms;	/* for the reason */
+	/* the wait model's, once an instance has PGPS_MIN_TIMED transactions */
+	bool		predicted;		/* false: judged on percentiles alone */
+	pgpsLoad	load;			/* of the instance that needs the largest
+								 * pool */
+	int			open_max;		/* the most connections it had open */
+	double		wait_target_ms; /* the longest p99 wait for a connection */
+	int			max_pool;		/* the server's usable connection slots */
 } pgpsDemand;
 
 typedef struct pgpsAdvice
@@ -109,6 +131,7 @@ typedef struct pgpsAdvice
 	pgpsVerdict verdict;
 	int			pool_size;		/* per client instance */
 	int			min_idle;
+	bool		predicted;		/* the pool is the wait model's */
 	char		reason[600];
 } pgpsAdvice;
 
@@ -158,20 +181,6 @@ typedef struct pgpsPoolUse
 								 * server's usable connection slots */
 } pgpsPoolUse;
 
-/*
- * An instance's load on its pool, for the wait model (waits.c): the rate of
- * transactions, the mean time each holds its connection, and the shape of
- * the gaps between arrivals (gamma: 1 Poisson, more smoother, less
- * burstier, infinity regular)
- */
-typedef struct pgpsLoad
-{
-	double		rate;			/* transactions a second */
-	double		hold_s;
-	double		hold_scv;		/* the holds' squared coefficient of
-								 * variation: 1 exponential, 0 all alike */
-	double		shape;
-} pgpsLoad;
 
 /*
  * What the server measured of one instance over a span, to fit its load to

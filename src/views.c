@@ -34,6 +34,7 @@
 #include "utils/tuplestore.h"
 
 #include "pgpool_stats.h"
+#include "rules.h"
 #include "store.h"
 
 PG_FUNCTION_INFO_V1(pgpool_stats_memory_1_1);
@@ -262,6 +263,15 @@ pgps_row_context(void)
 {
 	return AllocSetContextCreate(CurrentMemoryContext, "pgpool_stats row",
 								 ALLOCSET_SMALL_SIZES);
+}
+
+/* The most connections a pool may be advised: the server's usable slots */
+int
+pgps_max_pool(void)
+{
+	return (int) Min(pgps_usable_connections(MaxConnections,
+											 PGPS_RESERVED_CONNECTIONS),
+					 PGPS_MAX_CONNECTIONS);
 }
 
 /* Store one row made in the row context, then empty the context */

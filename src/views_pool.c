@@ -93,15 +93,6 @@ stream_app_rows(FunctionCallInfo fcinfo, AppRows *rows, const char *appname,
 	MemoryContextDelete(rows->row_context);
 }
 
-/* The most connections a pool may be advised: the server's usable slots */
-static int
-max_pool(void)
-{
-	return (int) Min(pgps_usable_connections(MaxConnections,
-											 PGPS_RESERVED_CONNECTIONS),
-					 PGPS_MAX_CONNECTIONS);
-}
-
 /* A percentage of the pool, for a count of connections */
 static double
 of_pool(double count, int pool_size)
@@ -162,7 +153,7 @@ pool_emit(const void *copy, void *arg)
 									  (int64) pc->pool_size + 1);
 	u.full_share = share_at_least(c->hist_busy, zeros, capacity);
 	u.headroom = pgps_headroom_pct / 100.0;
-	u.max_pool = max_pool();
+	u.max_pool = pgps_max_pool();
 	pgps_check_pool(&u, &advice);
 
 	old = MemoryContextSwitchTo(pc->rows.row_context);
@@ -436,7 +427,7 @@ what_if(FunctionCallInfo fcinfo, int api)
 				 errhint("Give the longest wait for a connection, at the 99th percentile, in milliseconds.")));
 	wi.rate_factor = PG_ARGISNULL(4) ? 1 : PG_GETARG_FLOAT8(4);
 	check_rate_factor(wi.rate_factor);
-	wi.max_pool = max_pool();
+	wi.max_pool = pgps_max_pool();
 	stream_app_rows(fcinfo, &wi.rows, appname, WHAT_IF_COLS,
 					sizeof(WhatIfCopy), copy_what_if, what_if_emit, &wi);
 	return (Datum) 0;
@@ -471,13 +462,36 @@ predict_wait(FunctionCallInfo fcinfo, int api)
 	Datum		values[PREDICT_COLS];
 	bool		nulls[PREDICT_COLS] = {0};
 
-	load.rate = PG_GETARG_FLOAT8(0);
 	pool_size = pool_arg(fcinfo, 2, "pool_size", 1);
-	if (!(load.rate > 0 && isfinite(load.rate)))
+	pgps_load_arg(PG_GETARG_FLOAT8(0), hold_ms, burstiness, variability, &load);
+	pgps_predict_wait(&load, pool_size, &w);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	pgps_check_columns(tupdesc, PREDICT_COLS);
+	values[0] = Float8GetDatum(w.utilization);
+	values[1] = Float8GetDatum(w.wait_share);
+	values[2] = Float8GetDatum(w.wait_avg_ms);
+	values[3] = Float8GetDatum(w.wait_p95_ms);
+	values[4] = Float8GetDatum(w.wait_p99_ms);
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * A load given as arguments (predict_wait(), advise()), checked: a rate of
+ * transactions, the mean time each holds its connection, the arrivals'
+ * burstiness (Ca^2) and the holds' variability (Cs^2)
+ */
+void
+pgps_load_arg(double rate, double hold_ms, double burstiness,
+			  double variability, pgpsLoad *load)
+{
+	if (!(rate > 0 && isfinite(rate)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("transactions_per_sec must be a positive number, not %g",
-						load.rate)));
+						rate)));
 	if (!(hold_ms > 0 && hold_ms <= PGPS_MAX_WAIT_TARGET_MS))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -495,21 +509,10 @@ predict_wait(FunctionCallInfo fcinfo, int api)
 				 errmsg("hold_variability must be between 0 and %d, not %g",
 						PGPS_MAX_HOLD_SCV, variability),
 				 errhint("0 is transactions all as long, 1 as spread as exponential ones, more a long tail.")));
-	load.hold_s = hold_ms / 1000;
-	load.hold_scv = variability;
-	load.shape = burstiness > 0 ? 1 / burstiness : INFINITY;
-	pgps_predict_wait(&load, pool_size, &w);
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	pgps_check_columns(tupdesc, PREDICT_COLS);
-	values[0] = Float8GetDatum(w.utilization);
-	values[1] = Float8GetDatum(w.wait_share);
-	values[2] = Float8GetDatum(w.wait_avg_ms);
-	values[3] = Float8GetDatum(w.wait_p95_ms);
-	values[4] = Float8GetDatum(w.wait_p99_ms);
-	tupdesc = BlessTupleDesc(tupdesc);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	load->rate = rate;
+	load->hold_s = hold_ms / 1000;
+	load->hold_scv = variability;
+	load->shape = burstiness > 0 ? 1 / burstiness : INFINITY;
 }
 
 PGPS_ENTRY_POINT(pgpool_stats_predict_wait, predict_wait, 1_4)

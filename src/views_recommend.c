@@ -32,6 +32,7 @@
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_0);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_1);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_2);
+PG_FUNCTION_INFO_V1(pgpool_stats_advise_1_4);
 PG_FUNCTION_INFO_V1(pgpool_stats_advise_server_1_1);
 
 /*
@@ -105,6 +106,11 @@ typedef struct App
 	uint64		session_hist[PGPS_HIST_BUCKETS];
 	int64		pooled_samples; /* an application behind a pooler */
 	int			pooled_apps;	/* applications seen through it */
+	bool		predicted;		/* an instance's load was fitted ... */
+	pgpsLoad	load;			/* ... of the one that needs the largest
+								 * pool within the wait target ... */
+	int			predicted_pool; /* ... this one */
+	int32		load_open_max;	/* the most it had open */
 	pgpsDemand	demand;			/* its leak's figures set by find_leaks(),
 								 * the rest by build_demand() */
 	pgpsAdvice	advice;
@@ -151,11 +157,39 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 	memcpy(k->session_hist, c->session_hist, sizeof(k->session_hist));
 }
 
+/*
+ * The wait model of one key, its instance: the application is judged on
+ * the instance that needs the largest pool within the wait target, once it
+ * has PGPS_MIN_TIMED timed transactions (fewer: the percentiles judge)
+ */
+static void
+add_key_load(App *app, const KeyPart *k, const pgpsGlobalStats *stats,
+			 int max_pool)
+{
+	pgpsLoadFacts facts;
+	pgpsLoad	load;
+	int			smallest;
+
+	if (k->load.timed_transactions < PGPS_MIN_TIMED)
+		return;
+	pgps_load_facts(&k->load, stats->samples_taken, stats->last_sample, &facts);
+	if (!pgps_fit_load(&facts, 1, &load))
+		return;
+	smallest = pgps_smallest_pool(&load, pgps_wait_target_ms, max_pool);
+	if (smallest <= 0 || (app->predicted && smallest <= app->predicted_pool))
+		return;
+	app->predicted = true;
+	app->load = load;
+	app->predicted_pool = smallest;
+	app->load_open_max = k->peak_total;
+}
+
 /* Add one key's statistics to its application */
 static void
-add_key(App *app, const KeyPart *k, int64 samples_taken)
+add_key(App *app, const KeyPart *k, const pgpsGlobalStats *stats, int max_pool)
 {
-	int64		samples = pgps_window_samples(k->load.window_start_no, samples_taken);
+	int64		samples = pgps_window_samples(k->load.window_start_no,
+											  stats->samples_taken);
 	int			b;
 
 	app->clients++;
@@ -198,6 +232,7 @@ add_key(App *app, const KeyPart *k, int64 samples_taken)
 	app->last_seen = Max(app->last_seen, k->last_seen);
 	for (b = 0; b < PGPS_HIST_BUCKETS; b++)
 		app->session_hist[b] += k->session_hist[b];
+	add_key_load(app, k, stats, max_pool);
 }
 
 /* A percentile of one of an application's merged count histograms */
@@ -253,6 +288,11 @@ build_demand(App *app, TimestampTz now, double spare)
 	d->headroom = pgps_headroom_pct / 100.0;
 	d->short_session_ms = pgps_short_session_ms;
 	d->idle_in_transaction_threshold_ms = pgps_iit_threshold_ms;
+	d->predicted = app->predicted;
+	d->load = app->load;
+	d->open_max = app->load_open_max;
+	d->wait_target_ms = pgps_wait_target_ms;
+	d->max_pool = pgps_max_pool();
 }
 
 /* A pooler's address: the database, role and client address of its keys */
@@ -398,6 +438,7 @@ typedef struct GatherEmit
 								 * through, for count_pooled_apps */
 	long		npooled;
 	long		room;
+	int			max_pool;		/* the most a pool may be advised */
 } GatherEmit;
 
 static void
@@ -411,7 +452,7 @@ gather_emit(const void *copy, void *arg)
 	app = hash_search(ge->apps, &k->app, HASH_ENTER, &found);
 	if (!found)
 		memset((char *) app + sizeof(AppKey), 0, sizeof(App) - sizeof(AppKey));
-	add_key(app, k, ge->stats->samples_taken);
+	add_key(app, k, ge->stats, ge->max_pool);
 	if (k->lent_samples == 0 && k->pooled_samples == 0)
 		return;
 	if (ge->npooled == ge->room)
@@ -443,6 +484,7 @@ gather_apps(pgpsGlobalStats *stats)
 	ge.apps = pgps_local_hash("pgpool_stats applications", 64, sizeof(AppKey),
 							  sizeof(App));
 	ge.stats = stats;
+	ge.max_pool = pgps_max_pool();
 	pgps_entry_stream(sizeof(KeyPart), copy_key_part, gather_emit, &ge,
 					  PGPS_SNAP_CONSISTENT, stats);
 	apps = ge.apps;
@@ -762,6 +804,30 @@ advise(FunctionCallInfo fcinfo, const char *const *names, int nargs)
 					 errmsg("an application behind a pooler cannot be a pooler itself"),
 					 errhint("Give pooled_apps for a pooler's row, behind_pooler for an application seen through one.")));
 	}
+	/*
+	 * 1.4's load for the wait model, of the instance that needs the most:
+	 * without a rate and a hold, the percentiles alone judge
+	 */
+	d.wait_target_ms = pgps_wait_target_ms;
+	d.max_pool = pgps_max_pool();
+	if (PG_NARGS() > 26 && !PG_ARGISNULL(26) && !PG_ARGISNULL(27))
+	{
+		d.predicted = true;
+		pgps_load_arg(PG_GETARG_FLOAT8(26), PG_GETARG_FLOAT8(27),
+					  amount_arg(fcinfo, 29, "arrival_burstiness", 1, DBL_MAX),
+					  amount_arg(fcinfo, 28, "hold_variability", 1, DBL_MAX),
+					  &d.load);
+		d.open_max = (int) count_arg(fcinfo, 30, "open_max", true,
+									 (int64) ceil(d.open_p50), PGPS_MAX_CONNECTIONS);
+		d.wait_target_ms = amount_arg(fcinfo, 31, "wait_target_ms",
+									  pgps_wait_target_ms,
+									  PGPS_MAX_WAIT_TARGET_MS);
+	}
+	else if (PG_NARGS() > 26 && !(PG_ARGISNULL(26) && PG_ARGISNULL(27)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("transactions_per_sec and hold_avg_ms go together"),
+				 errhint("Give both for a prediction of waits, or neither for the percentiles alone.")));
 	if (!(d.busy_p50 <= d.busy_p95 && d.busy_p95 <= d.busy_p99))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -808,6 +874,12 @@ Datum
 pgpool_stats_advise_1_2(PG_FUNCTION_ARGS)
 {
 	return advise(fcinfo, advise_names_1_1, 26);
+}
+
+Datum
+pgpool_stats_advise_1_4(PG_FUNCTION_ARGS)
+{
+	return advise(fcinfo, advise_names_1_1, 32);
 }
 
 /*

@@ -133,12 +133,24 @@ my $p = app_row('');
 is($p->{pooler}, 'true', 'PgBouncer is recognised as a pooler');
 like($p->{reason}, qr/^a pooler for 3 applications \(its server pool, PgBouncer's default_pool_size\): /,
 	"its reason counts api, worker and cron ($p->{verdict}: $p->{reason})");
-# its pool: its busy p99 with 20% headroom, and its bursts (doubled if full)
+# its pool: its busy p99 with 20% headroom, and its bursts (doubled if
+# full), or less where the wait model says less would keep the waits of
+# its transactions within the target
 my $p99h = $p->{busy_p99} * 1.2 - 1e-9;
 my $demand = int($p99h) + ($p99h > int($p99h) ? 1 : 0);
 $demand = 1 if $demand < 1;
 $demand = $p->{busy_burst} if $p->{busy_burst} > $demand;
-if ($p->{verdict} eq 'undersized')
+if ($p->{reason} =~ /would make/)
+{
+	my ($pool, $smallest) = split /\|/, $mon->query_safe(q{
+		SELECT r.recommended_pool_size || '|'
+			   || (SELECT max(smallest_pool_size) FROM pgpool_stats_what_if('') w
+				    WHERE (w.datname, w.usename) = (r.datname, r.usename))
+		  FROM pgpool_stats_recommendations r WHERE r.application_name = '' AND r.pooler});
+	is($pool, $smallest < $demand ? $smallest : $demand,
+		"its pool ($pool): the smallest within the wait target ($smallest), at most what its busy connections ask ($demand)");
+}
+elsif ($p->{verdict} eq 'undersized')
 {
 	cmp_ok($p->{pool}, '>', $demand, "its pool, full, grows: $p->{pool}");
 }
