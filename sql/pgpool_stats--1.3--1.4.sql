@@ -42,7 +42,6 @@ CREATE FUNCTION pgpool_stats_advise(
     hold_avg_ms double precision DEFAULT NULL,
     hold_variability double precision DEFAULT 1,
     arrival_burstiness double precision DEFAULT 1,
-    open_max integer DEFAULT NULL,
     wait_target_ms double precision DEFAULT NULL,
     OUT verdict text,
     OUT recommended_pool_size integer,
@@ -53,7 +52,7 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'pgpool_stats_advise_1_4'
 LANGUAGE C STABLE PARALLEL SAFE;
 
-COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision, bigint, integer, integer, double precision, integer, integer, integer, boolean, double precision, double precision, double precision, double precision, integer, double precision) IS
+COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision, bigint, integer, integer, double precision, integer, integer, integer, boolean, double precision, double precision, double precision, double precision, double precision) IS
     'an application''s pool-sizing rules over given figures: the verdict, pool, minimum idle and reason they give';
 
 -- What pools of other sizes would do, per instance (the C part; read it

@@ -261,7 +261,6 @@ CREATE FUNCTION pgpool_stats_advise(
     hold_avg_ms double precision DEFAULT NULL,
     hold_variability double precision DEFAULT 1,
     arrival_burstiness double precision DEFAULT 1,
-    open_max integer DEFAULT NULL,
     wait_target_ms double precision DEFAULT NULL,
     OUT verdict text,
     OUT recommended_pool_size integer,
@@ -768,7 +767,7 @@ COMMENT ON FUNCTION pgpool_stats_server() IS
     'the server''s connection slots and verdict; read it through the view pgpool_stats_server';
 COMMENT ON VIEW pgpool_stats_server IS
     'client connections against max_connections less the reserved slots, the applications'' recommended pools added up, a verdict and its reason';
-COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision, bigint, integer, integer, double precision, integer, integer, integer, boolean, double precision, double precision, double precision, double precision, integer, double precision) IS
+COMMENT ON FUNCTION pgpool_stats_advise(bigint, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, double precision, integer, integer, double precision, bigint, double precision, bigint, integer, integer, double precision, integer, integer, integer, boolean, double precision, double precision, double precision, double precision, double precision) IS
     'an application''s pool-sizing rules over given figures: the verdict, pool, minimum idle and reason they give';
 COMMENT ON FUNCTION pgpool_stats_advise_server(integer, integer, bigint, bigint, bigint, bigint, double precision) IS
     'the server''s rules over given figures: the verdict and reason they give';

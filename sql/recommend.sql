@@ -147,20 +147,14 @@ SELECT target, var, burst,
 SELECT verdict, recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p99 => 1, busy_burst => 10, open_p50 => 10,
                            transactions_per_sec => 3.3, hold_avg_ms => 50, arrival_burstiness => 20);
--- undersized: the model and the busy connections agree that more are needed
--- than the most it opened, whose waits the model then predicts
+-- never more kept idle than the pool holds; a load no pool the server could
+-- hold serves: the percentiles alone
+SELECT verdict, recommended_pool_size, recommended_min_idle
+  FROM pgpool_stats_advise(600, busy_p50 => 8, busy_p95 => 8, busy_p99 => 9, open_p50 => 9,
+                           transactions_per_sec => 1, hold_avg_ms => 1);
 SELECT verdict, recommended_pool_size, reason
-  FROM pgpool_stats_advise(600, busy_p99 => 6, open_p50 => 6, open_max => 6,
-                           transactions_per_sec => 100, hold_avg_ms => 30, wait_target_ms => 10);
-SELECT reason
-  FROM pgpool_stats_advise(600, busy_p99 => 6, open_p50 => 6, open_max => 6, spare_connections => 0,
-                           transactions_per_sec => 100, hold_avg_ms => 30, wait_target_ms => 10);
--- ... not once it opened that many (open_max is open_p50 unless given), nor
--- when only the model asks for more (bursts of 4 need no more than 4)
-SELECT open_max, p99, (pgpool_stats_advise(600, busy_p99 => p99, open_p50 => 4, open_max => open_max,
-                                           transactions_per_sec => 100, hold_avg_ms => 30,
-                                           wait_target_ms => 10)).verdict
-  FROM (VALUES (6, 6), (7, 6), (4, 3.3)) v(open_max, p99);
+  FROM pgpool_stats_advise(600, busy_p99 => 5, open_p50 => 6,
+                           transactions_per_sec => 1000000, hold_avg_ms => 1000);
 -- oversized: typical open more than twice the predicted pool, and 5 more
 SELECT verdict, recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p50 => 3, busy_p95 => 6, busy_p99 => 7, open_p50 => 20,

@@ -44,10 +44,7 @@
  *							PGPS_UNDERSIZED_STEP times over, within the
  *							server's free slots.  The server cannot see a
  *							client's queue: the reason says what was seen
- *							and where to look.  Or, with the wait model,
- *							the pool it gives is larger than the most
- *							connections the instance ever opened: the
- *							reason quotes the waits of both
+ *							and where to look
  *	 oversized				median open connections more than
  *							PGPS_OVERSIZED_FACTOR times the recommended pool
  *							and at least PGPS_OVERSIZED_MIN_IDLE more
@@ -183,14 +180,12 @@ demand_pool_size(const pgpsDemand *d)
 /*
  * The smallest pool the wait model says keeps the p99 wait for a connection
  * within the target, for the instance that needs the most; -1 without a
- * prediction, or if no pool the server could hold does
+ * prediction
  */
 static int
 predicted_pool(const pgpsDemand *d)
 {
-	if (!d->predicted)
-		return -1;
-	return pgps_smallest_pool(&d->load, d->wait_target_ms, d->max_pool);
+	return d->predicted && d->predicted_pool > 0 ? d->predicted_pool : -1;
 }
 
 /* A share of transactions as a percentage for a sentence */
@@ -229,7 +224,7 @@ pool_wait_words(const pgpsDemand *d, int pool, bool full, char *buf,
 	char		p99[32];
 
 	pgps_predict_wait(&d->load, pool, &w);
-	if (isinf(w.wait_avg_ms))
+	if (!isfinite(w.wait_avg_ms) || !isfinite(w.wait_p99_ms))
 	{
 		snprintf(buf, len, "a pool of %d could not keep up", pool);
 		return;
@@ -241,18 +236,23 @@ pool_wait_words(const pgpsDemand *d, int pool, bool full, char *buf,
 			 "a pool of %d, %s and %s", pool, share, p99);
 }
 
-/*
- * The wait model's prediction for a reason: the load, what one pool would
- * make it wait and what another would ("at 85.0 transactions/s of 12.0 ms
- * each, a pool of 5 would make 0.4% of them wait, p99 3.0 ms; a pool of 4,
- * 9.1% and 18 ms"); the target itself is the caller's to say
- */
+/* The wait model's prediction, in words for a reason */
+typedef struct PredictionWords
+{
+	char		waits[400];		/* "at 85.0 transactions/s of 12.0 ms each,
+								 * a pool of 5 would make 0.4% of them wait,
+								 * p99 3.0 ms; a pool of 4, 9.1% and 18 ms" */
+	char		target[64];		/* "a p99 wait within 10 ms" */
+} PredictionWords;
+
+/* The load, what one pool would make it wait, what another would, the target */
 static void
-predicted_waits(const pgpsDemand *d, int first, int second, char *buf,
-				size_t len)
+prediction_words(const pgpsDemand *d, int first, int second,
+				 PredictionWords *words)
 {
 	char		one[160];
 	char		two[160] = "";
+	char		ms[32];
 
 	pool_wait_words(d, first, true, one, sizeof(one));
 	if (second >= 1 && second != first)
@@ -261,18 +261,11 @@ predicted_waits(const pgpsDemand *d, int first, int second, char *buf,
 		two[1] = ' ';
 		pool_wait_words(d, second, false, two + 2, sizeof(two) - 2);
 	}
-	snprintf(buf, len, "at %.1f transactions/s%s of %.1f ms each, %s%s",
+	snprintf(words->waits, sizeof(words->waits),
+			 "at %.1f transactions/s%s of %.1f ms each, %s%s",
 			 d->load.rate, per_instance(d), 1000 * d->load.hold_s, one, two);
-}
-
-/* The wait target for a sentence: "a p99 wait within 10 ms" */
-static void
-target_words(const pgpsDemand *d, char *buf, size_t len)
-{
-	char		ms[32];
-
 	ms_words(d->wait_target_ms, ms, sizeof(ms));
-	snprintf(buf, len, "a p99 wait within %s", ms);
+	snprintf(words->target, sizeof(words->target), "a p99 wait within %s", ms);
 }
 
 /* Whether its bursts, not its p99, size the pool */
@@ -383,15 +376,13 @@ reason_oversized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 				 d->busy_p99 < 1.5 ? "is" : "are");
 	if (advice->predicted)
 	{
-		char		waits[400];
-		char		target[64];
+		PredictionWords words;
 
-		predicted_waits(d, pool, pool - 1, waits, sizeof(waits));
-		target_words(d, target, sizeof(target));
+		prediction_words(d, pool, pool - 1, &words);
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "keeps %.0f connections open%s but %s in 99%% of samples, so about %d sit idle; %s: a pool of %d would do, for %s",
-				 d->open_p50, per_instance(d), busy, idle_now, waits, pool,
-				 target);
+				 d->open_p50, per_instance(d), busy, idle_now, words.waits,
+				 pool, words.target);
 	}
 	else if (bursts_drive(d))
 		snprintf(advice->reason, sizeof(advice->reason),
@@ -426,14 +417,12 @@ reason_ok(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 				 connections_word(d->busy_p99), per_instance(d));
 	if (advice->predicted)
 	{
-		char		waits[400];
-		char		target[64];
+		PredictionWords words;
 
-		predicted_waits(d, pool, pool - 1, waits, sizeof(waits));
-		target_words(d, target, sizeof(target));
+		prediction_words(d, pool, pool - 1, &words);
 		snprintf(advice->reason, sizeof(advice->reason),
 				 "%s in 99%% of samples; %s: a pool of %d fits, for %s", busy,
-				 waits, pool, target);
+				 words.waits, pool, words.target);
 	}
 	else if (bursts_drive(d))
 		snprintf(advice->reason, sizeof(advice->reason),
@@ -496,31 +485,6 @@ reason_undersized(const pgpsDemand *d, int pool, pgpsAdvice *advice)
 }
 
 /*
- * The reason of undersized by the wait model: the most connections the
- * instance had open would make its transactions wait longer than the
- * target, a pool of the size given would not
- */
-static void
-reason_undersized_waits(const pgpsDemand *d, int pool, pgpsAdvice *advice)
-{
-	char		waits[400];
-	char		target[64];
-	char		room[160] = "";
-
-	predicted_waits(d, d->open_max, pool, waits, sizeof(waits));
-	target_words(d, target, sizeof(target));
-	if (d->spare_connections >= 0 &&
-		(double) (pool - d->open_max) * Max(d->instances, 1) > d->spare_connections)
-		snprintf(room, sizeof(room),
-				 " (the server has %.0f free connection %s for it: make room first, with smaller pools elsewhere or a server-side pooler)",
-				 d->spare_connections, d->spare_connections == 1 ? "slot" : "slots");
-	snprintf(advice->reason, sizeof(advice->reason),
-			 "at most %d %s open at once%s; %s: a pool of %d is too small for %s, use %d%s",
-			 d->open_max, connections_word(d->open_max), per_instance(d), waits,
-			 d->open_max, target, pool, room);
-}
-
-/*
  * The verdict on one application, with its reason.  Pure: reads only *d,
  * writes only *advice.
  */
@@ -542,7 +506,9 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 	if (advice->predicted)
 		pool = model;
 	advice->pool_size = pool;
-	advice->min_idle = recommended_min_idle(d->busy_p50);
+	advice->demand_pool = pool;
+	/* never more kept idle than the pool holds */
+	advice->min_idle = Min(recommended_min_idle(d->busy_p50), pool);
 
 	if (d->samples < PGPS_MIN_SAMPLES)
 	{
@@ -594,15 +560,6 @@ pgps_advise(const pgpsDemand *d, pgpsAdvice *advice)
 		advice->verdict = PGPS_UNDERSIZED;
 		reason_undersized(d, pool, advice);
 	}
-	else if (advice->predicted && d->open_max >= 1 && d->open_max < pool)
-	{
-		/*
-		 * The model and the busy connections agree that more are needed
-		 * than the instance ever opened: its clients waited
-		 */
-		advice->verdict = PGPS_UNDERSIZED;
-		reason_undersized_waits(d, pool, advice);
-	}
 	else if (d->open_p50 > PGPS_OVERSIZED_FACTOR * pool &&
 			 d->open_p50 >= pool + PGPS_OVERSIZED_MIN_IDLE)
 	{
@@ -641,7 +598,7 @@ pgps_server_add_app(pgpsServerDemand *s, const pgpsDemand *d,
 		return;
 	if (advice->verdict == PGPS_UNDERSIZED && d->saturated_instances < clients)
 		s->recommended_total += (int64) advice->pool_size * Max(d->saturated_instances, 1) +
-			(int64) demand_pool_size(d) * (clients - Max(d->saturated_instances, 1));
+			(int64) advice->demand_pool * (clients - Max(d->saturated_instances, 1));
 	else
 		s->recommended_total += (int64) advice->pool_size * clients;
 	s->open_connections += open_connections;

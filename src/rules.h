@@ -120,8 +120,8 @@ typedef struct pgpsDemand
 	/* the wait model's, once an instance has PGPS_MIN_TIMED transactions */
 	bool		predicted;		/* false: judged on percentiles alone */
 	pgpsLoad	load;			/* of the instance that needs the largest
-								 * pool */
-	int			open_max;		/* the most connections it had open */
+								 * pool ... */
+	int			predicted_pool; /* ... this one (pgps_smallest_pool) */
 	double		wait_target_ms; /* the longest p99 wait for a connection */
 	int			max_pool;		/* the server's usable connection slots */
 } pgpsDemand;
@@ -132,6 +132,8 @@ typedef struct pgpsAdvice
 	int			pool_size;		/* per client instance */
 	int			min_idle;
 	bool		predicted;		/* the pool is the wait model's */
+	int			demand_pool;	/* the pool its demand needs, before an
+								 * undersized pool is grown */
 	char		reason[600];
 } pgpsAdvice;
 

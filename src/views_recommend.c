@@ -107,10 +107,12 @@ typedef struct App
 	int64		pooled_samples; /* an application behind a pooler */
 	int			pooled_apps;	/* applications seen through it */
 	bool		predicted;		/* an instance's load was fitted ... */
+	bool		beyond_model;	/* an instance no pool within the server's
+								 * slots serves within the target: the
+								 * percentiles judge */
 	pgpsLoad	load;			/* ... of the one that needs the largest
 								 * pool within the wait target ... */
 	int			predicted_pool; /* ... this one */
-	int32		load_open_max;	/* the most it had open */
 	pgpsDemand	demand;			/* its leak's figures set by find_leaks(),
 								 * the rest by build_demand() */
 	pgpsAdvice	advice;
@@ -176,12 +178,16 @@ add_key_load(App *app, const KeyPart *k, const pgpsGlobalStats *stats,
 	if (!pgps_fit_load(&facts, 1, &load))
 		return;
 	smallest = pgps_smallest_pool(&load, pgps_wait_target_ms, max_pool);
-	if (smallest <= 0 || (app->predicted && smallest <= app->predicted_pool))
+	if (smallest <= 0)
+	{
+		app->beyond_model = true;
+		return;
+	}
+	if (app->predicted && smallest <= app->predicted_pool)
 		return;
 	app->predicted = true;
 	app->load = load;
 	app->predicted_pool = smallest;
-	app->load_open_max = k->peak_total;
 }
 
 /* Add one key's statistics to its application */
@@ -288,9 +294,9 @@ build_demand(App *app, TimestampTz now, double spare)
 	d->headroom = pgps_headroom_pct / 100.0;
 	d->short_session_ms = pgps_short_session_ms;
 	d->idle_in_transaction_threshold_ms = pgps_iit_threshold_ms;
-	d->predicted = app->predicted;
+	d->predicted = app->predicted && !app->beyond_model;
 	d->load = app->load;
-	d->open_max = app->load_open_max;
+	d->predicted_pool = app->predicted_pool;
 	d->wait_target_ms = pgps_wait_target_ms;
 	d->max_pool = pgps_max_pool();
 }
@@ -812,16 +818,19 @@ advise(FunctionCallInfo fcinfo, const char *const *names, int nargs)
 	d.max_pool = pgps_max_pool();
 	if (PG_NARGS() > 26 && !PG_ARGISNULL(26) && !PG_ARGISNULL(27))
 	{
+		double		variability = amount_arg(fcinfo, 28, "hold_variability", 1,
+											 DBL_MAX);
+		double		burstiness = amount_arg(fcinfo, 29, "arrival_burstiness", 1,
+											DBL_MAX);
+
 		d.predicted = true;
-		pgps_load_arg(PG_GETARG_FLOAT8(26), PG_GETARG_FLOAT8(27),
-					  amount_arg(fcinfo, 29, "arrival_burstiness", 1, DBL_MAX),
-					  amount_arg(fcinfo, 28, "hold_variability", 1, DBL_MAX),
-					  &d.load);
-		d.open_max = (int) count_arg(fcinfo, 30, "open_max", true,
-									 (int64) ceil(d.open_p50), PGPS_MAX_CONNECTIONS);
-		d.wait_target_ms = amount_arg(fcinfo, 31, "wait_target_ms",
+		pgps_load_arg(PG_GETARG_FLOAT8(26), PG_GETARG_FLOAT8(27), burstiness,
+					  variability, &d.load);
+		d.wait_target_ms = amount_arg(fcinfo, 30, "wait_target_ms",
 									  pgps_wait_target_ms,
 									  PGPS_MAX_WAIT_TARGET_MS);
+		d.predicted_pool = pgps_smallest_pool(&d.load, d.wait_target_ms,
+											  d.max_pool);
 	}
 	else if (PG_NARGS() > 26 && !(PG_ARGISNULL(26) && PG_ARGISNULL(27)))
 		ereport(ERROR,
@@ -879,7 +888,7 @@ pgpool_stats_advise_1_2(PG_FUNCTION_ARGS)
 Datum
 pgpool_stats_advise_1_4(PG_FUNCTION_ARGS)
 {
-	return advise(fcinfo, advise_names_1_1, 32);
+	return advise(fcinfo, advise_names_1_1, 31);
 }
 
 /*

@@ -38,7 +38,7 @@ my ($port, $bouncer);
 	($port, $bouncer) = start_pgbouncer($node,
 		"postgres = host=\@HOST\@ port=\@PORT\@ dbname=postgres\n"
 		  . "sess = host=\@HOST\@ port=\@PORT\@ dbname=sess pool_mode=session",
-		default_pool_size => 6);
+		default_pool_size => 6, stats_users => 'postgres');
 }
 my $node_port = $node->port;
 
@@ -149,6 +149,32 @@ if ($p->{reason} =~ /would make/)
 		  FROM pgpool_stats_recommendations r WHERE r.application_name = '' AND r.pooler});
 	is($pool, $smallest < $demand ? $smallest : $demand,
 		"its pool ($pool): the smallest within the wait target ($smallest), at most what its busy connections ask ($demand)");
+
+	# PgBouncer's own truth: the time its clients waited for a server
+	# connection (SHOW STATS), against what the model says 6 make them wait
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'psql', '-XAqw', '-d', "host=127.0.0.1 port=$port dbname=pgbouncer",
+			'-c', 'SHOW STATS' ], '>', \$out, '2>', \$err)
+	  or die "SHOW STATS failed: $err";
+	my ($head, @rows) = split /\n/, $out;
+	my @cols = split /\|/, $head;
+	my ($stats) = grep { ($_->{database} // '') eq 'postgres' }
+	  map { my %r; @r{@cols} = split /\|/; \%r } @rows;
+	die "SHOW STATS has no transactions of database postgres: $out"
+	  unless $stats && $stats->{total_xact_count};
+	my $waited_ms = $stats->{total_wait_time} / 1000 / $stats->{total_xact_count};
+	my $predicted = $mon->query_safe(q{
+		SELECT round(wait_avg_ms::numeric, 2) FROM pgpool_stats_what_if('', 6)
+		 WHERE datname = 'postgres'});
+	note(sprintf('PgBouncer pool of 6: its clients waited %.2f ms a transaction on average '
+		  . '(%d transactions); predicted %s ms', $waited_ms, $stats->{total_xact_count}, $predicted));
+	# all of its clients' waiting would not make 1% of them wait 10 ms:
+	# their p99 wait is within the target, the pool is not undersized
+	if ($stats->{total_wait_time} < 0.01 * $stats->{total_xact_count} * 10_000)
+	{
+		isnt($p->{verdict}, 'undersized',
+			'PgBouncer\'s clients waited too little for a p99 of 10 ms: not undersized');
+	}
 }
 elsif ($p->{verdict} eq 'undersized')
 {
