@@ -151,10 +151,16 @@ SELECT verdict, recommended_pool_size, reason
 -- hold serves: the percentiles alone
 SELECT verdict, recommended_pool_size, recommended_min_idle
   FROM pgpool_stats_advise(600, busy_p50 => 8, busy_p95 => 8, busy_p99 => 9, open_p50 => 9,
-                           transactions_per_sec => 1, hold_avg_ms => 1);
+                           transactions_per_sec => 1, hold_avg_ms => 5);
 SELECT verdict, recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p99 => 5, open_p50 => 6,
                            transactions_per_sec => 1000000, hold_avg_ms => 1000);
+-- transactions shorter than 5 ms: the pool also holds its connection for
+-- the round trips around them, which the server does not see; the
+-- percentiles alone
+SELECT hold, (pgpool_stats_advise(600, busy_p99 => 2, open_p50 => 4, transactions_per_sec => 100,
+                                  hold_avg_ms => hold)).recommended_pool_size
+  FROM (VALUES (4.9), (5)) v(hold);
 -- oversized: typical open more than twice the predicted pool, and 5 more
 SELECT verdict, recommended_pool_size, reason
   FROM pgpool_stats_advise(600, busy_p50 => 3, busy_p95 => 6, busy_p99 => 7, open_p50 => 20,

@@ -180,12 +180,15 @@ demand_pool_size(const pgpsDemand *d)
 /*
  * The smallest pool the wait model says keeps the p99 wait for a connection
  * within the target, for the instance that needs the most; -1 without a
- * prediction
+ * prediction, or for transactions too short for it
  */
 static int
 predicted_pool(const pgpsDemand *d)
 {
-	return d->predicted && d->predicted_pool > 0 ? d->predicted_pool : -1;
+	if (!d->predicted || d->predicted_pool <= 0 ||
+		1000 * d->load.hold_s < PGPS_MODEL_MIN_HOLD_MS)
+		return -1;
+	return d->predicted_pool;
 }
 
 /* A share of transactions as a percentage for a sentence */

@@ -203,6 +203,15 @@ typedef struct pgpsLoadFacts
 	double		sample_interval_s;
 } pgpsLoadFacts;
 
+/*
+ * The shortest mean transaction the recommendations take the wait model's
+ * pool for: a pool holds a connection for the transaction and the round
+ * trips around it (loopback 0.05 ms, a network 0.2 ms to 1 ms), which the
+ * server does not see; shorter transactions' pools would come out far too
+ * small
+ */
+#define PGPS_MODEL_MIN_HOLD_MS	5.0
+
 /* timed transactions before their times' spread is taken as measured */
 #define PGPS_MIN_TIMED			30
 

@@ -107,9 +107,10 @@ typedef struct App
 	int64		pooled_samples; /* an application behind a pooler */
 	int			pooled_apps;	/* applications seen through it */
 	bool		predicted;		/* an instance's load was fitted ... */
-	bool		beyond_model;	/* an instance no pool within the server's
-								 * slots serves within the target: the
-								 * percentiles judge */
+	bool		beyond_model;	/* an instance whose transactions are too
+								 * short for the model, or that no pool
+								 * within the server's slots serves within
+								 * the target: the percentiles judge */
 	pgpsLoad	load;			/* ... of the one that needs the largest
 								 * pool within the wait target ... */
 	int			predicted_pool; /* ... this one */
@@ -178,7 +179,8 @@ add_key_load(App *app, const KeyPart *k, const pgpsGlobalStats *stats,
 	if (!pgps_fit_load(&facts, 1, &load))
 		return;
 	smallest = pgps_smallest_pool(&load, pgps_wait_target_ms, max_pool);
-	if (smallest <= 0)
+	/* no model for any: short transactions (rules.c), or a load beyond it */
+	if (smallest <= 0 || 1000 * load.hold_s < PGPS_MODEL_MIN_HOLD_MS)
 	{
 		app->beyond_model = true;
 		return;
