@@ -63,11 +63,14 @@ CREATE FUNCTION pgpool_stats_what_if_keys(
     integer,
     double precision,
     double precision,
+    interval,
     OUT dbid oid,
     OUT userid oid,
     OUT application_name text,
     OUT client_addr inet,
-    OUT window_s double precision,
+    OUT span_start timestamp with time zone,
+    OUT span_end timestamp with time zone,
+    OUT span_s double precision,
     OUT transactions bigint,
     OUT transactions_per_sec double precision,
     OUT hold_avg_ms double precision,
@@ -95,7 +98,10 @@ LANGUAGE C VOLATILE PARALLEL SAFE;
 -- sizes NULL: from the smallest pool that keeps up to the smallest whose
 -- p99 wait is within wait_target_ms (NULL: pgpool_stats.wait_target).  One
 -- row per instance (client address) and size, of every database and role
--- unless datname or usename says which.
+-- unless datname or usename says which.  The load is the instance's in the
+-- busiest span of its history (the consecutive closed buckets, at most span
+-- long, with the most transactions; NULL: pgpool_stats.busiest_span), or
+-- over its whole window when span is 0 or its history fits in the span.
 CREATE FUNCTION pgpool_stats_what_if(
     application_name text,
     pool_size integer DEFAULT NULL,
@@ -104,10 +110,13 @@ CREATE FUNCTION pgpool_stats_what_if(
     rate_factor double precision DEFAULT 1,
     datname name DEFAULT NULL,
     usename name DEFAULT NULL,
+    span interval DEFAULT NULL,
     OUT datname name,
     OUT usename name,
     OUT client_addr inet,
-    OUT window_s double precision,
+    OUT span_start timestamp with time zone,
+    OUT span_end timestamp with time zone,
+    OUT span_s double precision,
     OUT transactions bigint,
     OUT transactions_per_sec double precision,
     OUT hold_avg_ms double precision,
@@ -128,13 +137,14 @@ CREATE FUNCTION pgpool_stats_what_if(
 RETURNS SETOF record
 LANGUAGE sql VOLATILE PARALLEL SAFE
 BEGIN ATOMIC
-    SELECT d.datname, r.rolname, s.client_addr, s.window_s, s.transactions,
+    SELECT d.datname, r.rolname, s.client_addr, s.span_start, s.span_end,
+           s.span_s, s.transactions,
            s.transactions_per_sec, s.hold_avg_ms, s.hold_variability, s.busy_avg,
            s.busy_dispersion, s.arrival_burstiness, s.pool_size,
            s.utilization, s.wait_share, s.wait_avg_ms, s.wait_p95_ms,
            s.wait_p99_ms, s.meets_target, s.smallest_pool_size,
            s.wait_target_ms
-      FROM pgpool_stats_what_if_keys($1, $2, $3, $4, $5) s
+      FROM pgpool_stats_what_if_keys($1, $2, $3, $4, $5, $8) s
       LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
       LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid
      WHERE ($6 IS NULL OR d.datname = $6)
@@ -163,9 +173,9 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'pgpool_stats_predict_wait_1_4'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
-COMMENT ON FUNCTION pgpool_stats_what_if_keys(text, integer, integer, double precision, double precision) IS
+COMMENT ON FUNCTION pgpool_stats_what_if_keys(text, integer, integer, double precision, double precision, interval) IS
     'what pools of other sizes would make each key''s transactions wait; read it through pgpool_stats_what_if()';
-COMMENT ON FUNCTION pgpool_stats_what_if(text, integer, integer, double precision, double precision, name, name) IS
+COMMENT ON FUNCTION pgpool_stats_what_if(text, integer, integer, double precision, double precision, name, name, interval) IS
     'what a pool of pool_size (to pool_size_max) connections per instance would make an application''s transactions wait, predicted from its measured rate, hold time, spread of holds and burstiness: the share that waits, mean, p95 and p99 wait, utilization, and the smallest pool within the wait target';
 COMMENT ON FUNCTION pgpool_stats_predict_wait(double precision, double precision, integer, double precision, double precision) IS
     'the wait model alone: utilization, share of transactions that wait, mean, p95 and p99 wait of a pool of pool_size for a given rate, hold time, burstiness and spread of holds';

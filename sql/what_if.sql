@@ -71,5 +71,8 @@ SELECT * FROM pgpool_stats_what_if('app', 3, wait_target_ms => -1);
 SELECT * FROM pgpool_stats_what_if('app', 3, wait_target_ms => 'NaN');
 SELECT * FROM pgpool_stats_what_if('app', 3, rate_factor => 0);
 SELECT * FROM pgpool_stats_what_if('app', 3, rate_factor => 1001);
--- an application with no key: no row
+SELECT * FROM pgpool_stats_what_if('app', 3, span => '-1 s');
+-- an application with no key: no row, whatever the span (0: the window)
 SELECT count(*) FROM pgpool_stats_what_if('no such application');
+SELECT count(*) FROM pgpool_stats_what_if('no such application', span => '0');
+SELECT count(*) FROM pgpool_stats_what_if('no such application', span => '1 day');

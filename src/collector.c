@@ -232,7 +232,7 @@ fold_sample(pgpsEntry *entry, int64 sample_no, TimestampTz now)
 	pgps_hist_add(a->hist_busy, pgps_count_bucket(busy));
 	pgps_hist_add(a->hist_total, pgps_count_bucket(c->total));
 
-	pgps_history_add_sample(&entry->bucket, c);
+	pgps_history_add_sample(&entry->bucket, &entry->bucket_load, c, busy);
 }
 
 /*

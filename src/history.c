@@ -99,20 +99,38 @@ next_row(int64 bucket_first_row)
 	return &hist->rows[hist->row_head++ % pgps_history_rows];
 }
 
-/* A key's part of a new bucket: nothing yet, counted from its churn now */
+/*
+ * A key's part of a new bucket: nothing yet, counted from its churn and
+ * usage now
+ */
 static void
-part_init(pgpsBucketPart *part, const pgpsChurn *churn)
+part_init(pgpsEntry *entry)
 {
+	pgpsBucketPart *part = &entry->bucket;
+	pgpsBucketLoad *load = &entry->bucket_load;
+
 	memset(part, 0, sizeof(pgpsBucketPart));
-	part->base_connections = churn->connections;
-	part->base_disconnections = churn->disconnections;
+	part->base_connections = entry->churn.connections;
+	part->base_disconnections = entry->churn.disconnections;
+	memset(load, 0, sizeof(pgpsBucketLoad));
+	load->base_transactions = entry->usage.transactions;
+	load->base_timed_transactions = entry->usage.timed_transactions;
+	load->base_xact_time_us = entry->usage.xact_time_us;
+	load->base_xact_time_sq = entry->usage.xact_time_sq;
 }
 
-/* Count one sample's counts of a key into its part of the bucket */
+/*
+ * Count one sample's counts of a key, and its busy sessions, into its part
+ * of the bucket
+ */
 void
-pgps_history_add_sample(pgpsBucketPart *part, const pgpsCounts *c)
+pgps_history_add_sample(pgpsBucketPart *part, pgpsBucketLoad *load,
+						const pgpsCounts *c, int32 busy)
 {
 	int32		iit = c->idle_in_xact + c->idle_in_xact_aborted;
+
+	load->sum_busy += busy;
+	load->sum_busy_sq += (int64) busy * busy;
 
 	part->touched = true;
 	part->max_total = Max(part->max_total, c->total);
@@ -152,18 +170,22 @@ close_entry(pgpsEntry *entry, void *arg)
 	{
 		/*
 		 * No bucket was open (the first sample since a start or a reset):
-		 * the first bucket counts the connections made since each part
-		 * began, not only those after this sample.
+		 * the first bucket counts the connections and transactions made
+		 * since each part began, not only those after this sample.
 		 */
-		int64		base_connections;
-		int64		base_disconnections;
+		pgpsBucketPart part;
+		pgpsBucketLoad load;
 
 		pgps_entry_lock(entry);
-		base_connections = p->base_connections;
-		base_disconnections = p->base_disconnections;
-		memset(p, 0, sizeof(pgpsBucketPart));
-		p->base_connections = base_connections;
-		p->base_disconnections = base_disconnections;
+		part = *p;
+		load = entry->bucket_load;
+		part_init(entry);
+		p->base_connections = part.base_connections;
+		p->base_disconnections = part.base_disconnections;
+		entry->bucket_load.base_transactions = load.base_transactions;
+		entry->bucket_load.base_timed_transactions = load.base_timed_transactions;
+		entry->bucket_load.base_xact_time_us = load.base_xact_time_us;
+		entry->bucket_load.base_xact_time_sq = load.base_xact_time_sq;
 		pgps_entry_unlock(entry);
 		return;
 	}
@@ -171,9 +193,15 @@ close_entry(pgpsEntry *entry, void *arg)
 	pgps_entry_lock(entry);
 	connections = entry->churn.connections - p->base_connections;
 	disconnections = entry->churn.disconnections - p->base_disconnections;
-	busy = p->touched || connections != 0 || disconnections != 0;
+	busy = p->touched || connections != 0 || disconnections != 0 ||
+		entry->usage.transactions != entry->bucket_load.base_transactions;
 	if (busy)
 	{
+		const pgpsBucketLoad *load = &entry->bucket_load;
+		const pgpsUsage *u = &entry->usage;
+
+		memset(&row, 0, sizeof(row));
+
 		memcpy(&row.key, &entry->key, sizeof(pgpsKey));
 		row.max_total = p->max_total;
 		row.max_active = p->max_active;
@@ -182,8 +210,15 @@ close_entry(pgpsEntry *entry, void *arg)
 		row.disconnections = (int32) Min(disconnections, PG_INT32_MAX);
 		row.sum_total = p->sum_total;
 		row.sum_active = p->sum_active;
+		row.transactions = u->transactions - load->base_transactions;
+		row.timed_transactions = u->timed_transactions -
+			load->base_timed_transactions;
+		row.xact_time_us = u->xact_time_us - load->base_xact_time_us;
+		row.xact_time_sq = u->xact_time_sq - load->base_xact_time_sq;
+		row.sum_busy = load->sum_busy;
+		row.sum_busy_sq = load->sum_busy_sq;
 	}
-	part_init(p, &entry->churn);
+	part_init(entry);
 	pgps_entry_unlock(entry);
 
 	if (!busy)

@@ -94,6 +94,7 @@ typedef struct pgpsDumpEntry
 	pgpsActivity activity;
 	pgpsBucketPart bucket;
 	pgpsUsage	usage;			/* since format 5 (its time since 6) */
+	pgpsBucketLoad bucket_load; /* since format 6 */
 } pgpsDumpEntry;
 
 /*
@@ -128,6 +129,22 @@ typedef struct pgpsDumpEntryV5
 StaticAssertDecl(offsetof(pgpsDumpEntry, usage) +
 				 offsetof(pgpsUsage, timed_transactions) == sizeof(pgpsDumpEntryV5),
 				 "an entry of format 5 is the start of format 6's");
+
+/* A history row of formats 5 to 2: no load (1.4 added it at the end) */
+typedef struct pgpsHistRowV5
+{
+	pgpsKey		key;
+	int32		max_total;
+	int32		max_active;
+	int32		max_iit;
+	int32		connections;
+	int32		disconnections;
+	int64		sum_total;
+	int64		sum_active;
+} pgpsHistRowV5;
+
+StaticAssertDecl(offsetof(pgpsHistRow, transactions) == sizeof(pgpsHistRowV5),
+				 "a history row of format 5 is the start of format 6's");
 
 /*
  * Format 4, written by pgpool_stats 1.2, is still read, so that updating the
@@ -277,6 +294,7 @@ dump_entry(pgpsEntry *entry, void *arg)
 	de.activity = entry->activity;
 	de.bucket = entry->bucket;
 	de.usage = entry->usage;
+	de.bucket_load = entry->bucket_load;
 	if (!write_crc(&de, sizeof(de), out))
 		out->file = NULL;
 }
@@ -392,7 +410,7 @@ counts_valid(int64 nentries, int64 nbuckets, int64 nrows)
  */
 static const char *
 header_problem(const pgpsDumpHeader *h, size_t file_size, size_t entry_size,
-			   size_t activity_size)
+			   size_t activity_size, size_t row_size)
 {
 	uint64		expected;
 
@@ -401,7 +419,7 @@ header_problem(const pgpsDumpHeader *h, size_t file_size, size_t entry_size,
 	if (h->header_size != sizeof(pgpsDumpHeader) ||
 		h->entry_size != entry_size ||
 		h->bucket_size != sizeof(pgpsHistBucket) ||
-		h->row_size != sizeof(pgpsHistRow) ||
+		h->row_size != row_size ||
 		h->history_size != sizeof(pgpsHistoryDump) ||
 		h->key_size != sizeof(pgpsKey) || h->churn_size != sizeof(pgpsChurn) ||
 		h->activity_size != activity_size ||
@@ -413,7 +431,7 @@ header_problem(const pgpsDumpHeader *h, size_t file_size, size_t entry_size,
 		return "corrupt header";
 	expected = sizeof(pgpsDumpHeader) + h->nentries * entry_size +
 		sizeof(pgpsHistoryDump) + h->nbuckets * sizeof(pgpsHistBucket) +
-		h->nrows * sizeof(pgpsHistRow) + sizeof(pg_crc32c);
+		h->nrows * row_size + sizeof(pg_crc32c);
 	if (expected != file_size)
 		return "truncated or of the wrong size";
 	return NULL;
@@ -435,14 +453,14 @@ header_problem_v2(const pgpsDumpHeaderV2 *v2, size_t file_size,
 	if (v2->key_size != sizeof(pgpsKey) || v2->churn_size != sizeof(pgpsChurn) ||
 		v2->activity_size != sizeof(pgpsActivityV3) + sizeof(pgpsBucketPart) ||
 		v2->bucket_size != sizeof(pgpsHistBucket) ||
-		v2->row_size != sizeof(pgpsHistRow) ||
+		v2->row_size != sizeof(pgpsHistRowV5) ||
 		v2->hist_buckets != PGPS_HIST_BUCKETS ||
 		v2->count_buckets != PGPS_COUNT_BUCKETS)
 		return "written by a build with another layout";
 	if (!counts_valid(v2->nentries, v2->nbuckets, v2->nrows))
 		return "corrupt header";
 	expected = sizeof(pgpsDumpHeaderV2) + v2->nentries * sizeof(pgpsDumpEntryV3) +
-		v2->nbuckets * sizeof(pgpsHistBucket) + v2->nrows * sizeof(pgpsHistRow) +
+		v2->nbuckets * sizeof(pgpsHistBucket) + v2->nrows * sizeof(pgpsHistRowV5) +
 		sizeof(pg_crc32c);
 	if (expected != file_size)
 		return "truncated or of the wrong size";
@@ -520,7 +538,31 @@ convert_entries(const char *old, int64 n, size_t old_size)
 		memcpy(&entries[i].activity, &e.activity, sizeof(pgpsActivityV3));
 		entries[i].bucket = e.bucket;
 	}
+	/* its part of the bucket being filled counts from its usage on */
+	for (int64 i = 0; i < n; i++)
+		entries[i].bucket_load.base_transactions = entries[i].usage.transactions;
 	return entries;
+}
+
+/*
+ * The history rows of a format 5, 4, 3 or 2 file, in format 6's layout, in
+ * memory of their own (NULL if out of memory): their load starts at zero
+ */
+static pgpsHistRow *
+convert_rows(const char *old, int64 n)
+{
+	pgpsHistRow *rows;
+
+	rows = MemoryContextAllocExtended(TopMemoryContext,
+									  Max(n, 1) * sizeof(pgpsHistRow),
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM |
+									  MCXT_ALLOC_ZERO);
+	if (rows == NULL)
+		return NULL;
+	/* the file's bytes may not be aligned for the struct */
+	for (int64 i = 0; i < n; i++)
+		memcpy(&rows[i], old + i * sizeof(pgpsHistRowV5), sizeof(pgpsHistRowV5));
+	return rows;
 }
 
 /*
@@ -557,16 +599,20 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 				memcpy(h, data, sizeof(pgpsDumpHeader));
 				if (format == PGPS_DUMP_FORMAT)
 					*problem = header_problem(h, size, sizeof(pgpsDumpEntry),
-											  sizeof(pgpsActivity));
+											  sizeof(pgpsActivity),
+											  sizeof(pgpsHistRow));
 				else if (format == PGPS_DUMP_FORMAT_1_3)
 					*problem = header_problem(h, size, sizeof(pgpsDumpEntryV5),
-											  sizeof(pgpsActivity));
+											  sizeof(pgpsActivity),
+											  sizeof(pgpsHistRowV5));
 				else if (format == PGPS_DUMP_FORMAT_1_2)
 					*problem = header_problem(h, size, sizeof(pgpsDumpEntryV4),
-											  sizeof(pgpsActivity));
+											  sizeof(pgpsActivity),
+											  sizeof(pgpsHistRowV5));
 				else
 					*problem = header_problem(h, size, sizeof(pgpsDumpEntryV3),
-											  sizeof(pgpsActivityV3));
+											  sizeof(pgpsActivityV3),
+											  sizeof(pgpsHistRowV5));
 			}
 		}
 		else if (format == PGPS_DUMP_FORMAT_1_0)
@@ -610,11 +656,14 @@ split_file(char *data, size_t size, pgpsDumpHeader *h,
 				(old + h->nentries * sizeof(pgpsDumpEntryV3));
 		}
 		body->entries = convert_entries(old, h->nentries, old_size);
-		if (body->entries == NULL)
+		body->rows = convert_rows((const char *) (body->buckets + h->nbuckets),
+								  h->nrows);
+		if (body->entries == NULL || body->rows == NULL)
 		{
 			*problem = "too large to read";
 			return false;
 		}
+		return true;
 	}
 	body->rows = (pgpsHistRow *) (body->buckets + h->nbuckets);
 	return true;
@@ -703,7 +752,7 @@ apply_dump(const pgpsDumpHeader *h, const DumpBody *body)
 		if (body->from_1_0)
 			e->activity.long_iit_samples = 0;
 		if (pgps_entry_restore(&e->key, e->last_seen, &e->churn, &e->activity,
-							   &e->bucket, &e->usage))
+							   &e->bucket, &e->usage, &e->bucket_load))
 			loaded++;
 	}
 
@@ -796,6 +845,8 @@ done:
 		pfree(data);
 	if (body.converted && body.entries != NULL)
 		pfree(body.entries);
+	if (body.converted && body.rows != NULL)
+		pfree(body.rows);
 }
 
 /*

@@ -31,6 +31,7 @@ int			pgps_history_size = 1440;
 int			pgps_history_rows = 65536;
 int			pgps_headroom_pct = 20;
 int			pgps_wait_target_ms = 10;
+int			pgps_busiest_span_s = 3600;
 bool		pgps_save = true;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -174,6 +175,17 @@ define_settings(void)
 							PGPS_MAX_WAIT_TARGET_MS,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgpool_stats.busiest_span",
+							"Length of the busiest stretch of history whose load predictions of waits read; 0 reads the whole window.",
+							NULL,
+							&pgps_busiest_span_s,
+							3600,
+							0,
+							PGPS_MAX_BUSIEST_SPAN_S,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pgpool_stats.save",

@@ -48,6 +48,7 @@
 #define PGPS_MAX_HEADROOM_PCT	1000
 /* the upper limit of pgpool_stats.wait_target, in ms: an hour */
 #define PGPS_MAX_WAIT_TARGET_MS	3600000
+#define PGPS_MAX_BUSIEST_SPAN_S	31536000	/* a year */
 /* the upper limit of pgpool_stats.history_interval, in seconds: a day */
 #define PGPS_MAX_HISTORY_INTERVAL_S	86400
 
@@ -203,6 +204,23 @@ typedef struct pgpsBucketPart
 } pgpsBucketPart;
 
 /*
+ * One key's load in the history bucket being filled, for the wait model
+ * over a span of history (the busiest hour): the busy count's sums over
+ * its samples, and the usage counters when it began.  Since 1.4; read and
+ * written by history.c only.  Written to the statistics file: changing it
+ * bumps PGPS_DUMP_FORMAT.
+ */
+typedef struct pgpsBucketLoad
+{
+	int64		sum_busy;		/* over the bucket's samples */
+	int64		sum_busy_sq;
+	int64		base_transactions;	/* usage counters when it began */
+	int64		base_timed_transactions;
+	int64		base_xact_time_us;
+	double		base_xact_time_sq;
+} pgpsBucketLoad;
+
+/*
  * What the wait model needs of one key, copied from its entry
  * (pgps_load_copy); rules.h's pgps_load_facts makes the model's inputs of it
  */
@@ -264,6 +282,13 @@ typedef struct pgpsHistRow
 	int32		disconnections;
 	int64		sum_total;		/* over the bucket's samples */
 	int64		sum_active;
+	/* since 1.4 (statistics file format 6): its load, for the wait model */
+	int64		transactions;	/* ended in it */
+	int64		timed_transactions;
+	int64		xact_time_us;
+	double		xact_time_sq;	/* ms^2 */
+	int64		sum_busy;		/* over the bucket's samples */
+	int64		sum_busy_sq;
 } pgpsHistRow;
 
 /*
@@ -291,6 +316,7 @@ extern int	pgps_history_size;
 extern int	pgps_history_rows;
 extern int	pgps_headroom_pct;
 extern int	pgps_wait_target_ms;
+extern int	pgps_busiest_span_s;
 extern bool pgps_save;
 
 /* shmem.c: the region, the global statistics, the locks */
@@ -446,6 +472,23 @@ extern MemoryContext pgps_row_context(void);
 extern void pgps_put_row(struct ReturnSetInfo *rsinfo, MemoryContext row_context,
 						 Datum *values, bool *nulls);
 extern int	pgps_max_pool(void);
+
+/* The history's rows by key, to find each key's busiest span of it */
+typedef struct pgpsSpanIndex
+{
+	int64		span_us;		/* the span's length; 0: none (the window) */
+	pgpsHistBucket *buckets;	/* the closed buckets, oldest first */
+	int			nbuckets;
+	pgpsHistRow *rows;
+	int64	   *samples_before; /* samples of the buckets before each */
+	struct HTAB *keys;			/* pgpsKey -> its rows, in bucket order */
+} pgpsSpanIndex;
+
+struct pgpsLoadFacts;			/* rules.h */
+extern void pgps_span_index(pgpsSpanIndex *ix, int64 span_us);
+extern bool pgps_busiest_span(const pgpsSpanIndex *ix, const pgpsKey *key,
+							  const pgpsLoadCopy *c, struct pgpsLoadFacts *f,
+							  TimestampTz *start, TimestampTz *end);
 
 /* views_pool.c */
 struct pgpsLoad;				/* rules.h */

@@ -661,7 +661,8 @@ pgps_entry_release(pgpsEntry *entry)
 bool
 pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 				   const pgpsChurn *churn, const pgpsActivity *activity,
-				   const pgpsBucketPart *bucket, const pgpsUsage *usage)
+				   const pgpsBucketPart *bucket, const pgpsUsage *usage,
+				   const pgpsBucketLoad *bucket_load)
 {
 	uint32		hash = key_hash(key);
 	pgpsEntry  *entry;
@@ -676,6 +677,7 @@ pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 	entry->activity = *activity;
 	entry->bucket = *bucket;
 	entry->usage = *usage;
+	entry->bucket_load = *bucket_load;
 	/* no session survives a restart */
 	entry->churn.open_connections = 0;
 	return true;

@@ -40,6 +40,8 @@ typedef struct pgpsEntry
 	pgpsUsage	usage;			/* the sessions' ends: conn_hooks.c; their
 								 * transactions and statements: conn_hooks.c
 								 * and the sampler's walk (pgps_usage_flush) */
+	pgpsBucketLoad bucket_load; /* the load of its part of the bucket:
+								 * history.c */
 
 	/*
 	 * The sample being taken (collector.c): written and read only by whoever
@@ -151,7 +153,8 @@ extern bool pgps_entry_restore(const pgpsKey *key, TimestampTz last_seen,
 							   const pgpsChurn *churn,
 							   const pgpsActivity *activity,
 							   const pgpsBucketPart *bucket,
-							   const pgpsUsage *usage);
+							   const pgpsUsage *usage,
+							   const pgpsBucketLoad *bucket_load);
 extern void pgps_store_lock(LWLockMode mode);
 extern void pgps_store_unlock(void);
 extern void pgps_entry_foreach(pgpsEntryFn fn, pgpsPartDoneFn done, void *arg,
@@ -180,7 +183,8 @@ pgps_entry_unlock(pgpsEntry *entry)
 /* history.c: the parts the sampler, the store and the file use */
 extern void pgps_history_tick(TimestampTz now);
 extern void pgps_history_add_sample(pgpsBucketPart *part,
-									const pgpsCounts *counts);
+									pgpsBucketLoad *load,
+									const pgpsCounts *counts, int32 busy);
 
 /* The file's view of the ring (persist.c) */
 typedef bool (*pgpsWriteFn) (const void *data, size_t len, void *arg);

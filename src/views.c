@@ -274,6 +274,143 @@ pgps_max_pool(void)
 					 PGPS_MAX_CONNECTIONS);
 }
 
+/* A key's rows in the history, in bucket order (pgpsSpanIndex) */
+typedef struct SpanKey
+{
+	pgpsKey		key;			/* hash key; must be first */
+	int			n;
+	int			room;
+	int		   *bucket;			/* each row's bucket */
+	const pgpsHistRow **row;
+} SpanKey;
+
+/*
+ * Index a snapshot of the history by key, for pgps_busiest_span: one pass
+ * over the rows, in the current memory context
+ */
+void
+pgps_span_index(pgpsSpanIndex *ix, int64 span_us)
+{
+	memset(ix, 0, sizeof(*ix));
+	ix->span_us = span_us;
+	if (span_us <= 0)
+		return;					/* the window: no history needed */
+	ix->buckets = pgps_history_snapshot(0, &ix->nbuckets, &ix->rows);
+	ix->samples_before = palloc(sizeof(int64) * (ix->nbuckets + 1));
+	ix->keys = pgps_local_hash("pgpool_stats history by key", 64,
+							   sizeof(pgpsKey), sizeof(SpanKey));
+	ix->samples_before[0] = 0;
+	for (int b = 0; b < ix->nbuckets; b++)
+	{
+		ix->samples_before[b + 1] = ix->samples_before[b] + ix->buckets[b].samples;
+		for (int r = 0; r < ix->buckets[b].nrows; r++)
+		{
+			const pgpsHistRow *row = &ix->rows[ix->buckets[b].first_row + r];
+			SpanKey    *k;
+			bool		found;
+
+			k = hash_search(ix->keys, &row->key, HASH_ENTER, &found);
+			if (!found)
+			{
+				k->n = 0;
+				k->room = 8;
+				k->bucket = palloc(sizeof(int) * k->room);
+				k->row = palloc(sizeof(pgpsHistRow *) * k->room);
+			}
+			else if (k->n == k->room)
+			{
+				k->room *= 2;
+				k->bucket = repalloc(k->bucket, sizeof(int) * k->room);
+				k->row = repalloc(k->row, sizeof(pgpsHistRow *) * k->room);
+			}
+			k->bucket[k->n] = b;
+			k->row[k->n++] = row;
+		}
+	}
+}
+
+/*
+ * A key's load in the busiest span of the history: the consecutive closed
+ * buckets, at most span_us from the first's start to the last's end, in
+ * which it ended the most transactions (samples of buckets without its row
+ * count as zeros).  False, and the window is to be read instead, without a
+ * span, when the key has no transaction in the history, or when all of its
+ * history fits in the span: the window holds that and the bucket being
+ * filled too.  c gives what the history does not keep per bucket: whether
+ * its pool ran out.
+ */
+bool
+pgps_busiest_span(const pgpsSpanIndex *ix, const pgpsKey *key,
+				  const pgpsLoadCopy *c, pgpsLoadFacts *f, TimestampTz *start,
+				  TimestampTz *end)
+{
+	const pgpsHistBucket *b = ix->buckets;
+	const SpanKey *k;
+	int			first = -1;
+	int			last = -1;
+	int			from = 0;
+	int			to = -1;
+	int64		best = 0;
+	int64		sum = 0;
+	int64		sum_busy = 0;
+	int64		sum_busy_sq = 0;
+	double		variance;
+
+	if (ix->span_us <= 0 || ix->keys == NULL)
+		return false;
+	k = hash_search(ix->keys, key, HASH_FIND, NULL);
+	if (k == NULL)
+		return false;
+	for (int i = 0; i < k->n; i++)
+		if (k->row[i]->transactions > 0)
+		{
+			if (first < 0)
+				first = i;
+			last = i;
+		}
+	if (first < 0 ||
+		b[k->bucket[last]].end - b[k->bucket[first]].start <= ix->span_us)
+		return false;
+
+	/* a window sliding over its rows: the most transactions */
+	for (int i = 0, j = 0; j < k->n; j++)
+	{
+		sum += k->row[j]->transactions;
+		while (i < j && b[k->bucket[j]].end - b[k->bucket[i]].start > ix->span_us)
+			sum -= k->row[i++]->transactions;
+		if (sum > best)
+		{
+			best = sum;
+			from = i;
+			to = j;
+		}
+	}
+
+	memset(f, 0, sizeof(*f));
+	for (int i = from; i <= to; i++)
+	{
+		f->transactions += k->row[i]->transactions;
+		f->timed_transactions += k->row[i]->timed_transactions;
+		f->xact_time_us += k->row[i]->xact_time_us;
+		f->xact_time_sq += k->row[i]->xact_time_sq;
+		sum_busy += k->row[i]->sum_busy;
+		sum_busy_sq += k->row[i]->sum_busy_sq;
+	}
+	*start = b[k->bucket[from]].start;
+	*end = b[k->bucket[to]].end;
+	f->samples = ix->samples_before[k->bucket[to] + 1] -
+		ix->samples_before[k->bucket[from]];
+	f->span_s = (double) (*end - *start) / USECS_PER_SEC;
+	f->busy_avg = f->samples > 0 ? (double) sum_busy / f->samples : 0;
+	variance = f->samples > 0 ?
+		Max((double) sum_busy_sq / f->samples - f->busy_avg * f->busy_avg, 0) : 0;
+	f->busy_dispersion = f->busy_avg > 0 ? variance / f->busy_avg : 0;
+	f->saturated = pgps_instance_saturated(c->saturated_samples,
+										   c->nonzero_samples);
+	f->sample_interval_s = pgps_sample_interval_ms / 1000.0;
+	return true;
+}
+
 /* Store one row made in the row context, then empty the context */
 void
 pgps_put_row(ReturnSetInfo *rsinfo, MemoryContext row_context,

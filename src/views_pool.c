@@ -22,6 +22,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "pgpool_stats.h"
@@ -245,7 +246,7 @@ pool_check(FunctionCallInfo fcinfo, int api)
 
 PGPS_ENTRY_POINT(pgpool_stats_pool_check_keys, pool_check, 1_3)
 
-#define WHAT_IF_COLS		21
+#define WHAT_IF_COLS		23
 /* the most pool sizes one call predicts, per instance */
 #define WHAT_IF_MAX_SIZES	10000
 /* the most times the measured rate a prediction may be asked for */
@@ -267,6 +268,7 @@ typedef struct WhatIf
 	double		target_ms;
 	double		rate_factor;	/* the measured rate times this */
 	int			max_pool;
+	pgpsSpanIndex span;			/* the history, for the busiest span */
 } WhatIf;
 
 static void
@@ -287,6 +289,8 @@ what_if_emit(const void *copy, void *arg)
 	WhatIf	   *wi = (WhatIf *) arg;
 	pgpsLoadFacts facts;
 	pgpsLoad	load;
+	TimestampTz span_start;
+	TimestampTz span_end;
 	bool		fitted;
 	bool		sees;
 	int			smallest = -1;
@@ -299,8 +303,14 @@ what_if_emit(const void *copy, void *arg)
 	if (c->connections == 0 && c->load.nonzero_samples == 0)
 		return;
 
-	pgps_load_facts(&c->load, wi->rows.stats.samples_taken,
-					wi->rows.stats.last_sample, &facts);
+	if (!pgps_busiest_span(&wi->span, &c->key, &c->load, &facts, &span_start,
+						   &span_end))
+	{
+		pgps_load_facts(&c->load, wi->rows.stats.samples_taken,
+						wi->rows.stats.last_sample, &facts);
+		span_start = c->load.first_seen;
+		span_end = wi->rows.stats.last_sample;
+	}
 	fitted = pgps_fit_load(&facts, wi->rate_factor, &load);
 	/* another role's instance: one row, its names, never a figure */
 	sees = pgps_sees_row(wi->rows.see_all, c->key.userid);
@@ -336,8 +346,10 @@ what_if_emit(const void *copy, void *arg)
 		values[i++] = CStringGetTextDatum(c->key.appname);
 		values[i] = pgps_addr_datum(&c->key.addr, &nulls[i]);
 		i++;
+		values[i++] = TimestampTzGetDatum(span_start);
+		values[i++] = TimestampTzGetDatum(span_end);
 		values[i++] = Float8GetDatum(facts.span_s);
-		values[i++] = Int64GetDatum(c->load.transactions);
+		values[i++] = Int64GetDatum(facts.transactions);
 		values[i] = Float8GetDatum(load.rate);
 		nulls[i++] = load.rate <= 0;
 		values[i] = Float8GetDatum(1000 * load.hold_s);
@@ -362,7 +374,7 @@ what_if_emit(const void *copy, void *arg)
 		Assert(i == WHAT_IF_COLS);
 		/* no model: the size's figures are unknown */
 		if (!fitted)
-			for (int n = 13; n < 19; n++)
+			for (int n = 15; n < 21; n++)
 				nulls[n] = true;
 		if (!sees)
 			pgps_hide_figures(false, nulls, 3, WHAT_IF_COLS);
@@ -428,6 +440,26 @@ what_if(FunctionCallInfo fcinfo, int api)
 	wi.rate_factor = PG_ARGISNULL(4) ? 1 : PG_GETARG_FLOAT8(4);
 	check_rate_factor(wi.rate_factor);
 	wi.max_pool = pgps_max_pool();
+	/* the busiest span of this long (NULL: the setting's; 0: the window) */
+	{
+		double		us = (double) pgps_busiest_span_s * USECS_PER_SEC;
+
+		if (!PG_ARGISNULL(5))
+		{
+			Interval   *span = PG_GETARG_INTERVAL_P(5);
+
+			us = (double) span->time +
+				((double) span->day + (double) span->month * DAYS_PER_MONTH) *
+				USECS_PER_DAY;
+			if (!(us >= 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("span must not be negative"),
+						 errhint("Give the length of history to find the busiest stretch of, as '1 hour', or 0 for the whole window.")));
+		}
+		/* longer than any history (an infinite one too): the window's */
+		pgps_span_index(&wi.span, (int64) Min(us, 1e18));
+	}
 	stream_app_rows(fcinfo, &wi.rows, appname, WHAT_IF_COLS,
 					sizeof(WhatIfCopy), copy_what_if, what_if_emit, &wi);
 	return (Datum) 0;

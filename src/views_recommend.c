@@ -59,6 +59,7 @@ typedef struct KeyPart
 {
 	AppKey		app;
 	pgpsAddr	addr;
+	pgpsKey		key;			/* whole, to find its history */
 	int64		lent_samples;
 	int64		pooled_samples;
 	int32		open_connections;
@@ -142,6 +143,7 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 
 	k->app = app_key(&entry->key);
 	k->addr = entry->key.addr;
+	k->key = entry->key;
 	k->lent_samples = a->lent_samples;
 	k->pooled_samples = a->pooled_samples;
 	k->open_connections = c->open_connections;
@@ -167,15 +169,20 @@ copy_key_part(void *dst, const pgpsEntry *entry)
  */
 static void
 add_key_load(App *app, const KeyPart *k, const pgpsGlobalStats *stats,
-			 int max_pool)
+			 const pgpsSpanIndex *span, int max_pool)
 {
 	pgpsLoadFacts facts;
 	pgpsLoad	load;
+	TimestampTz from;
+	TimestampTz to;
 	int			smallest;
 
-	if (k->load.timed_transactions < PGPS_MIN_TIMED)
+	/* its busiest hour, or its window */
+	if (!pgps_busiest_span(span, &k->key, &k->load, &facts, &from, &to))
+		pgps_load_facts(&k->load, stats->samples_taken, stats->last_sample,
+						&facts);
+	if (facts.timed_transactions < PGPS_MIN_TIMED)
 		return;
-	pgps_load_facts(&k->load, stats->samples_taken, stats->last_sample, &facts);
 	if (!pgps_fit_load(&facts, 1, &load))
 		return;
 	smallest = pgps_smallest_pool(&load, pgps_wait_target_ms, max_pool);
@@ -194,7 +201,8 @@ add_key_load(App *app, const KeyPart *k, const pgpsGlobalStats *stats,
 
 /* Add one key's statistics to its application */
 static void
-add_key(App *app, const KeyPart *k, const pgpsGlobalStats *stats, int max_pool)
+add_key(App *app, const KeyPart *k, const pgpsGlobalStats *stats,
+		const pgpsSpanIndex *span, int max_pool)
 {
 	int64		samples = pgps_window_samples(k->load.window_start_no,
 											  stats->samples_taken);
@@ -240,7 +248,7 @@ add_key(App *app, const KeyPart *k, const pgpsGlobalStats *stats, int max_pool)
 	app->last_seen = Max(app->last_seen, k->last_seen);
 	for (b = 0; b < PGPS_HIST_BUCKETS; b++)
 		app->session_hist[b] += k->session_hist[b];
-	add_key_load(app, k, stats, max_pool);
+	add_key_load(app, k, stats, span, max_pool);
 }
 
 /* A percentile of one of an application's merged count histograms */
@@ -447,6 +455,7 @@ typedef struct GatherEmit
 	long		npooled;
 	long		room;
 	int			max_pool;		/* the most a pool may be advised */
+	pgpsSpanIndex span;			/* the history, for each key's busiest hour */
 } GatherEmit;
 
 static void
@@ -460,7 +469,7 @@ gather_emit(const void *copy, void *arg)
 	app = hash_search(ge->apps, &k->app, HASH_ENTER, &found);
 	if (!found)
 		memset((char *) app + sizeof(AppKey), 0, sizeof(App) - sizeof(AppKey));
-	add_key(app, k, ge->stats, ge->max_pool);
+	add_key(app, k, ge->stats, &ge->span, ge->max_pool);
 	if (k->lent_samples == 0 && k->pooled_samples == 0)
 		return;
 	if (ge->npooled == ge->room)
@@ -493,6 +502,7 @@ gather_apps(pgpsGlobalStats *stats)
 							  sizeof(App));
 	ge.stats = stats;
 	ge.max_pool = pgps_max_pool();
+	pgps_span_index(&ge.span, (int64) pgps_busiest_span_s * USECS_PER_SEC);
 	pgps_entry_stream(sizeof(KeyPart), copy_key_part, gather_emit, &ge,
 					  PGPS_SNAP_CONSISTENT, stats);
 	apps = ge.apps;

@@ -149,14 +149,18 @@ $mon->quit;
 
 # --- files of pgpool_stats 1.3 (format 5), 1.2 (format 4), 1.1 (format 3) --
 # The same statistics rewritten as 1.3 wrote them: 1.4 added the
-# transactions' time (three 8-byte figures) at the end of each entry, and
-# nothing else; then as 1.2 wrote them: 1.3 added the usage (seven 8-byte
+# transactions' time (three 8-byte figures) at the end of each entry's
+# usage, and the loads below, and nothing else; then as 1.2 wrote them: 1.3 added the usage (seven 8-byte
 # figures) at the end of each entry, and nothing else; then as 1.1 wrote
 # them: 1.2 added two 8-byte figures at the end of each entry's activity
 # (lent_samples, pooled_samples), and nothing else.
 my $timed_size = 24;
 my $usage_size = 56;
 my $added = 16;
+# and 1.4 added each key's load in the bucket being filled (six 8-byte
+# figures) after the usage, and each history row's (six more) at its end
+my $load_size = 48;
+my $row_load_size = 48;
 
 sub read_file
 {
@@ -204,10 +208,27 @@ sub cut_entries
 	write_file($file, $header . $entries . substr($data, $f->{history}));
 }
 
+# Cut $cut bytes off the end of each history row
+sub cut_rows
+{
+	my ($file, $cut) = @_;
+	my $data = read_file($file);
+	my $f = file_layout(\$data);
+	my $rows = '';
+	for my $i (0 .. $f->{nrows} - 1)
+	{
+		$rows .= substr($data, $f->{rows} + $i * $f->{row_size}, $f->{row_size} - $cut);
+	}
+	my $head = substr($data, 0, $f->{rows});
+	substr($head, 24, 4) = pack 'L<', $f->{row_size} - $cut;
+	write_file($file, $head . $rows . "\0" x 4);
+}
+
 sub rewrite_as_format5
 {
 	my ($file) = @_;
-	cut_entries($file, 5, $usage_size + $timed_size, $timed_size);
+	cut_rows($file, $row_load_size);
+	cut_entries($file, 5, $usage_size + $timed_size + $load_size, $timed_size + $load_size);
 }
 
 sub rewrite_as_format4
