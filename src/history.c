@@ -173,19 +173,17 @@ close_entry(pgpsEntry *entry, void *arg)
 		 * the first bucket counts the connections and transactions made
 		 * since each part began, not only those after this sample.
 		 */
-		pgpsBucketPart part;
-		pgpsBucketLoad load;
+		int64		base_connections;
+		int64		base_disconnections;
 
 		pgps_entry_lock(entry);
-		part = *p;
-		load = entry->bucket_load;
-		part_init(entry);
-		p->base_connections = part.base_connections;
-		p->base_disconnections = part.base_disconnections;
-		entry->bucket_load.base_transactions = load.base_transactions;
-		entry->bucket_load.base_timed_transactions = load.base_timed_transactions;
-		entry->bucket_load.base_xact_time_us = load.base_xact_time_us;
-		entry->bucket_load.base_xact_time_sq = load.base_xact_time_sq;
+		base_connections = p->base_connections;
+		base_disconnections = p->base_disconnections;
+		memset(p, 0, sizeof(pgpsBucketPart));
+		p->base_connections = base_connections;
+		p->base_disconnections = base_disconnections;
+		entry->bucket_load.sum_busy = 0;
+		entry->bucket_load.sum_busy_sq = 0;
 		pgps_entry_unlock(entry);
 		return;
 	}

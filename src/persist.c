@@ -500,7 +500,8 @@ typedef struct DumpBody
 	pgpsHistBucket *buckets;
 	pgpsHistRow *rows;
 	bool		from_1_0;		/* format 2 */
-	bool		converted;		/* entries converted into memory of their own */
+	bool		converted;		/* entries and rows converted into memory of
+								 * their own */
 } DumpBody;
 
 /*
@@ -538,7 +539,7 @@ convert_entries(const char *old, int64 n, size_t old_size)
 		memcpy(&entries[i].activity, &e.activity, sizeof(pgpsActivityV3));
 		entries[i].bucket = e.bucket;
 	}
-	/* its part of the bucket being filled counts from its usage on */
+	/* its load in the bucket being filled counts from its usage on */
 	for (int64 i = 0; i < n; i++)
 		entries[i].bucket_load.base_transactions = entries[i].usage.transactions;
 	return entries;

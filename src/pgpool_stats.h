@@ -485,10 +485,12 @@ typedef struct pgpsSpanIndex
 } pgpsSpanIndex;
 
 struct pgpsLoadFacts;			/* rules.h */
-extern void pgps_span_index(pgpsSpanIndex *ix, int64 span_us);
+extern void pgps_span_index(pgpsSpanIndex *ix, int64 span_us,
+							const char *appname);
 extern bool pgps_busiest_span(const pgpsSpanIndex *ix, const pgpsKey *key,
-							  const pgpsLoadCopy *c, struct pgpsLoadFacts *f,
-							  TimestampTz *start, TimestampTz *end);
+							  const pgpsLoadCopy *c, TimestampTz last_sample,
+							  struct pgpsLoadFacts *f, TimestampTz *start,
+							  TimestampTz *end);
 
 /* views_pool.c */
 struct pgpsLoad;				/* rules.h */

@@ -289,7 +289,7 @@ typedef struct SpanKey
  * over the rows, in the current memory context
  */
 void
-pgps_span_index(pgpsSpanIndex *ix, int64 span_us)
+pgps_span_index(pgpsSpanIndex *ix, int64 span_us, const char *appname)
 {
 	memset(ix, 0, sizeof(*ix));
 	ix->span_us = span_us;
@@ -302,6 +302,7 @@ pgps_span_index(pgpsSpanIndex *ix, int64 span_us)
 	ix->samples_before[0] = 0;
 	for (int b = 0; b < ix->nbuckets; b++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		ix->samples_before[b + 1] = ix->samples_before[b] + ix->buckets[b].samples;
 		for (int r = 0; r < ix->buckets[b].nrows; r++)
 		{
@@ -309,6 +310,8 @@ pgps_span_index(pgpsSpanIndex *ix, int64 span_us)
 			SpanKey    *k;
 			bool		found;
 
+			if (appname != NULL && strcmp(row->key.appname, appname) != 0)
+				continue;
 			k = hash_search(ix->keys, &row->key, HASH_ENTER, &found);
 			if (!found)
 			{
@@ -331,45 +334,41 @@ pgps_span_index(pgpsSpanIndex *ix, int64 span_us)
 
 /*
  * A key's load in the busiest span of the history: the consecutive closed
- * buckets, at most span_us from the first's start to the last's end, in
- * which it ended the most transactions (samples of buckets without its row
- * count as zeros).  False, and the window is to be read instead, without a
- * span, when the key has no transaction in the history, or when all of its
- * history fits in the span: the window holds that and the bucket being
- * filled too.  c gives what the history does not keep per bucket: whether
- * its pool ran out.
+ * buckets, at most span_us from the first's start to the last's end (one
+ * bucket at least), in which it ended the most transactions (samples of
+ * buckets without its row count as zeros).  False, and the window is to be
+ * read instead, without a span, when its window (from its first event, or
+ * the reset, to last_sample) fits in the span: the window holds it all and
+ * the bucket being filled too; or when the key has no transaction in the
+ * history.  c gives what the history does not keep per bucket: whether its
+ * pool ran out.
  */
 bool
 pgps_busiest_span(const pgpsSpanIndex *ix, const pgpsKey *key,
-				  const pgpsLoadCopy *c, pgpsLoadFacts *f, TimestampTz *start,
-				  TimestampTz *end)
+				  const pgpsLoadCopy *c, TimestampTz last_sample,
+				  pgpsLoadFacts *f, TimestampTz *start, TimestampTz *end)
 {
 	const pgpsHistBucket *b = ix->buckets;
 	const SpanKey *k;
 	int			first = -1;
-	int			last = -1;
 	int			from = 0;
 	int			to = -1;
 	int64		best = 0;
 	int64		sum = 0;
 	int64		sum_busy = 0;
-	int64		sum_busy_sq = 0;
+	double		sum_busy_sq = 0;
 	double		variance;
 
-	if (ix->span_us <= 0 || ix->keys == NULL)
+	if (ix->span_us <= 0 || ix->keys == NULL ||
+		last_sample - c->first_seen <= ix->span_us)
 		return false;
 	k = hash_search(ix->keys, key, HASH_FIND, NULL);
 	if (k == NULL)
 		return false;
-	for (int i = 0; i < k->n; i++)
+	for (int i = 0; i < k->n && first < 0; i++)
 		if (k->row[i]->transactions > 0)
-		{
-			if (first < 0)
-				first = i;
-			last = i;
-		}
-	if (first < 0 ||
-		b[k->bucket[last]].end - b[k->bucket[first]].start <= ix->span_us)
+			first = i;
+	if (first < 0)
 		return false;
 
 	/* a window sliding over its rows: the most transactions */
@@ -394,16 +393,19 @@ pgps_busiest_span(const pgpsSpanIndex *ix, const pgpsKey *key,
 		f->xact_time_us += k->row[i]->xact_time_us;
 		f->xact_time_sq += k->row[i]->xact_time_sq;
 		sum_busy += k->row[i]->sum_busy;
-		sum_busy_sq += k->row[i]->sum_busy_sq;
+		sum_busy_sq += (double) k->row[i]->sum_busy_sq;
 	}
 	*start = b[k->bucket[from]].start;
 	*end = b[k->bucket[to]].end;
+	/* the clock set back between buckets: no span to take a rate over */
+	if (*end <= *start)
+		return false;
 	f->samples = ix->samples_before[k->bucket[to] + 1] -
 		ix->samples_before[k->bucket[from]];
 	f->span_s = (double) (*end - *start) / USECS_PER_SEC;
 	f->busy_avg = f->samples > 0 ? (double) sum_busy / f->samples : 0;
 	variance = f->samples > 0 ?
-		Max((double) sum_busy_sq / f->samples - f->busy_avg * f->busy_avg, 0) : 0;
+		Max(sum_busy_sq / f->samples - f->busy_avg * f->busy_avg, 0) : 0;
 	f->busy_dispersion = f->busy_avg > 0 ? variance / f->busy_avg : 0;
 	f->saturated = pgps_instance_saturated(c->saturated_samples,
 										   c->nonzero_samples);

@@ -303,7 +303,8 @@ what_if_emit(const void *copy, void *arg)
 	if (c->connections == 0 && c->load.nonzero_samples == 0)
 		return;
 
-	if (!pgps_busiest_span(&wi->span, &c->key, &c->load, &facts, &span_start,
+	if (!pgps_busiest_span(&wi->span, &c->key, &c->load,
+						   wi->rows.stats.last_sample, &facts, &span_start,
 						   &span_end))
 	{
 		pgps_load_facts(&c->load, wi->rows.stats.samples_taken,
@@ -397,11 +398,12 @@ check_rate_factor(double factor)
 
 /*
  * pgpool_stats_what_if_keys(application_name, pool_size, pool_size_max,
- * wait_target_ms, rate_factor): per instance (key) of the application, of
- * every database and role, the predicted waits of each pool size from
- * pool_size to pool_size_max (NULL: pool_size alone; both NULL: from the
- * smallest pool that keeps up to the smallest that meets the target), at
- * rate_factor times the measured rate.  The SQL function
+ * wait_target_ms, rate_factor, span): per instance (key) of the
+ * application, of every database and role, the predicted waits of each
+ * pool size from pool_size to pool_size_max (NULL: pool_size alone; both
+ * NULL: from the smallest pool that keeps up to the smallest that meets the
+ * target), at rate_factor times the rate measured in its busiest span
+ * (NULL: pgpool_stats.busiest_span; 0: its window).  The SQL function
  * pgpool_stats_what_if filters and names them.
  */
 static Datum
@@ -443,6 +445,7 @@ what_if(FunctionCallInfo fcinfo, int api)
 	/* the busiest span of this long (NULL: the setting's; 0: the window) */
 	{
 		double		us = (double) pgps_busiest_span_s * USECS_PER_SEC;
+		char		clean[NAMEDATALEN];
 
 		if (!PG_ARGISNULL(5))
 		{
@@ -457,8 +460,11 @@ what_if(FunctionCallInfo fcinfo, int api)
 						 errmsg("span must not be negative"),
 						 errhint("Give the length of history to find the busiest stretch of, as '1 hour', or 0 for the whole window.")));
 		}
+		/* the application's rows only, its name as its keys hold it */
+		memset(clean, 0, sizeof(clean));
+		pgps_copy_appname(clean, appname);
 		/* longer than any history (an infinite one too): the window's */
-		pgps_span_index(&wi.span, (int64) Min(us, 1e18));
+		pgps_span_index(&wi.span, (int64) Min(us, 1e18), clean);
 	}
 	stream_app_rows(fcinfo, &wi.rows, appname, WHAT_IF_COLS,
 					sizeof(WhatIfCopy), copy_what_if, what_if_emit, &wi);

@@ -22,6 +22,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -143,7 +144,7 @@ copy_key_part(void *dst, const pgpsEntry *entry)
 
 	k->app = app_key(&entry->key);
 	k->addr = entry->key.addr;
-	k->key = entry->key;
+	memcpy(&k->key, &entry->key, sizeof(pgpsKey));
 	k->lent_samples = a->lent_samples;
 	k->pooled_samples = a->pooled_samples;
 	k->open_connections = c->open_connections;
@@ -177,12 +178,14 @@ add_key_load(App *app, const KeyPart *k, const pgpsGlobalStats *stats,
 	TimestampTz to;
 	int			smallest;
 
-	/* its busiest hour, or its window */
-	if (!pgps_busiest_span(span, &k->key, &k->load, &facts, &from, &to))
+	if (k->load.timed_transactions < PGPS_MIN_TIMED)
+		return;
+	/* its busiest hour, or its window (also when the hour has too few) */
+	if (!pgps_busiest_span(span, &k->key, &k->load, stats->last_sample, &facts,
+						   &from, &to) ||
+		facts.timed_transactions < PGPS_MIN_TIMED)
 		pgps_load_facts(&k->load, stats->samples_taken, stats->last_sample,
 						&facts);
-	if (facts.timed_transactions < PGPS_MIN_TIMED)
-		return;
 	if (!pgps_fit_load(&facts, 1, &load))
 		return;
 	smallest = pgps_smallest_pool(&load, pgps_wait_target_ms, max_pool);
@@ -492,19 +495,30 @@ gather_apps(pgpsGlobalStats *stats)
 	TimestampTz now = GetCurrentTimestamp();
 	int64		open_total = 0;
 	double		spare;
+	MemoryContext span_context;
+	MemoryContext old;
 
 	/*
 	 * One entry per application, and a copy of only the keys of poolers:
-	 * what it takes is bounded by what it returns, not by the table.
+	 * what it takes is bounded by what it returns, not by the table, but
+	 * for the copy of the history it reads while the keys stream (as
+	 * pgpool_stats_history does), freed after.
 	 */
 	memset(&ge, 0, sizeof(ge));
 	ge.apps = pgps_local_hash("pgpool_stats applications", 64, sizeof(AppKey),
 							  sizeof(App));
 	ge.stats = stats;
 	ge.max_pool = pgps_max_pool();
-	pgps_span_index(&ge.span, (int64) pgps_busiest_span_s * USECS_PER_SEC);
+	/* the history, for each key's busiest hour: a copy, gone once read */
+	span_context = AllocSetContextCreate(CurrentMemoryContext,
+										 "pgpool_stats busiest spans",
+										 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(span_context);
+	pgps_span_index(&ge.span, (int64) pgps_busiest_span_s * USECS_PER_SEC, NULL);
+	MemoryContextSwitchTo(old);
 	pgps_entry_stream(sizeof(KeyPart), copy_key_part, gather_emit, &ge,
 					  PGPS_SNAP_CONSISTENT, stats);
+	MemoryContextDelete(span_context);
 	apps = ge.apps;
 	count_pooled_apps(apps, ge.pooled, ge.npooled);
 	if (ge.pooled)
