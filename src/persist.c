@@ -505,6 +505,18 @@ typedef struct DumpBody
 } DumpBody;
 
 /*
+ * Zeroed memory of its own for n converted items of a file (NULL if out of
+ * memory): what their format did not have starts at zero
+ */
+static void *
+alloc_converted(int64 n, Size size)
+{
+	return MemoryContextAllocExtended(TopMemoryContext, Max(n, 1) * size,
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM |
+									  MCXT_ALLOC_ZERO);
+}
+
+/*
  * The entries of a format 5, 4, 3 or 2 file, of old_size bytes each, in
  * format 6's layout, in memory of their own (NULL if out of memory): what
  * their format did not have starts at zero (1.4's transactions' time; 1.3's
@@ -514,12 +526,8 @@ typedef struct DumpBody
 static pgpsDumpEntry *
 convert_entries(const char *old, int64 n, size_t old_size)
 {
-	pgpsDumpEntry *entries;
+	pgpsDumpEntry *entries = alloc_converted(n, sizeof(pgpsDumpEntry));
 
-	entries = MemoryContextAllocExtended(TopMemoryContext,
-										 Max(n, 1) * sizeof(pgpsDumpEntry),
-										 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM |
-										 MCXT_ALLOC_ZERO);
 	if (entries == NULL)
 		return NULL;
 	for (int64 i = 0; i < n; i++)
@@ -552,12 +560,8 @@ convert_entries(const char *old, int64 n, size_t old_size)
 static pgpsHistRow *
 convert_rows(const char *old, int64 n)
 {
-	pgpsHistRow *rows;
+	pgpsHistRow *rows = alloc_converted(n, sizeof(pgpsHistRow));
 
-	rows = MemoryContextAllocExtended(TopMemoryContext,
-									  Max(n, 1) * sizeof(pgpsHistRow),
-									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM |
-									  MCXT_ALLOC_ZERO);
 	if (rows == NULL)
 		return NULL;
 	/* the file's bytes may not be aligned for the struct */

@@ -487,10 +487,11 @@ typedef struct pgpsSpanIndex
 struct pgpsLoadFacts;			/* rules.h */
 extern void pgps_span_index(pgpsSpanIndex *ix, int64 span_us,
 							const char *appname);
-extern bool pgps_busiest_span(const pgpsSpanIndex *ix, const pgpsKey *key,
-							  const pgpsLoadCopy *c, TimestampTz last_sample,
-							  struct pgpsLoadFacts *f, TimestampTz *start,
-							  TimestampTz *end);
+extern void pgps_span_load_facts(const pgpsSpanIndex *ix, const pgpsKey *key,
+								 const pgpsLoadCopy *c,
+								 const pgpsGlobalStats *stats, int64 min_timed,
+								 struct pgpsLoadFacts *f, TimestampTz *start,
+								 TimestampTz *end);
 
 /* views_pool.c */
 struct pgpsLoad;				/* rules.h */

@@ -285,7 +285,7 @@ typedef struct SpanKey
 } SpanKey;
 
 /*
- * Index a snapshot of the history by key, for pgps_busiest_span: one pass
+ * Index a snapshot of the history by key, for pgps_span_load_facts: one pass
  * over the rows, in the current memory context
  */
 void
@@ -343,10 +343,10 @@ pgps_span_index(pgpsSpanIndex *ix, int64 span_us, const char *appname)
  * history.  c gives what the history does not keep per bucket: whether its
  * pool ran out.
  */
-bool
-pgps_busiest_span(const pgpsSpanIndex *ix, const pgpsKey *key,
-				  const pgpsLoadCopy *c, TimestampTz last_sample,
-				  pgpsLoadFacts *f, TimestampTz *start, TimestampTz *end)
+static bool
+busiest_span(const pgpsSpanIndex *ix, const pgpsKey *key,
+			 const pgpsLoadCopy *c, TimestampTz last_sample,
+			 pgpsLoadFacts *f, TimestampTz *start, TimestampTz *end)
 {
 	const pgpsHistBucket *b = ix->buckets;
 	const SpanKey *k;
@@ -411,6 +411,25 @@ pgps_busiest_span(const pgpsSpanIndex *ix, const pgpsKey *key,
 										   c->nonzero_samples);
 	f->sample_interval_s = pgps_sample_interval_ms / 1000.0;
 	return true;
+}
+
+/*
+ * A key's load for the wait model: in its busiest span of the history
+ * (busiest_span) when that holds at least min_timed timed transactions,
+ * else over its window; *start and *end say which was read
+ */
+void
+pgps_span_load_facts(const pgpsSpanIndex *ix, const pgpsKey *key,
+					 const pgpsLoadCopy *c, const pgpsGlobalStats *stats,
+					 int64 min_timed, pgpsLoadFacts *f, TimestampTz *start,
+					 TimestampTz *end)
+{
+	if (busiest_span(ix, key, c, stats->last_sample, f, start, end) &&
+		f->timed_transactions >= min_timed)
+		return;
+	pgps_load_facts(c, stats->samples_taken, stats->last_sample, f);
+	*start = c->first_seen;
+	*end = stats->last_sample;
 }
 
 /* Store one row made in the row context, then empty the context */

@@ -303,15 +303,8 @@ what_if_emit(const void *copy, void *arg)
 	if (c->connections == 0 && c->load.nonzero_samples == 0)
 		return;
 
-	if (!pgps_busiest_span(&wi->span, &c->key, &c->load,
-						   wi->rows.stats.last_sample, &facts, &span_start,
-						   &span_end))
-	{
-		pgps_load_facts(&c->load, wi->rows.stats.samples_taken,
-						wi->rows.stats.last_sample, &facts);
-		span_start = c->load.first_seen;
-		span_end = wi->rows.stats.last_sample;
-	}
+	pgps_span_load_facts(&wi->span, &c->key, &c->load, &wi->rows.stats, 0,
+						 &facts, &span_start, &span_end);
 	fitted = pgps_fit_load(&facts, wi->rate_factor, &load);
 	/* another role's instance: one row, its names, never a figure */
 	sees = pgps_sees_row(wi->rows.see_all, c->key.userid);

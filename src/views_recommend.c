@@ -181,11 +181,8 @@ add_key_load(App *app, const KeyPart *k, const pgpsGlobalStats *stats,
 	if (k->load.timed_transactions < PGPS_MIN_TIMED)
 		return;
 	/* its busiest hour, or its window (also when the hour has too few) */
-	if (!pgps_busiest_span(span, &k->key, &k->load, stats->last_sample, &facts,
-						   &from, &to) ||
-		facts.timed_transactions < PGPS_MIN_TIMED)
-		pgps_load_facts(&k->load, stats->samples_taken, stats->last_sample,
-						&facts);
+	pgps_span_load_facts(span, &k->key, &k->load, stats, PGPS_MIN_TIMED,
+						 &facts, &from, &to);
 	if (!pgps_fit_load(&facts, 1, &load))
 		return;
 	smallest = pgps_smallest_pool(&load, pgps_wait_target_ms, max_pool);
